@@ -1,0 +1,31 @@
+# The two commands the README promises: `make demo` and `make test`.
+# Both build .venv from pyproject.toml on a fresh machine (Python >= 3.11 on PATH as python3).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: install
+	$(PY) -m vigil.demo
+
+bench: install
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) bench/detect.py
+	$(PY) bench/extract.py
+	$(PY) bench/scan.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
