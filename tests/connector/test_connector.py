@@ -1,0 +1,254 @@
+"""Saved connectors: save/load, key resolution, reauth with the org check, delete with/without purge."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import types
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from vigil import connector
+from vigil.config import ConnectorSettings
+from vigil.connector import (
+    ConnectorError,
+    ConnectorNotFound,
+    ConnectorRecord,
+    KeyUnavailable,
+    OrgMismatch,
+)
+from vigil.lake import Lake
+
+ORG = "344408a7-2f0b-414a-a80c-0a156b94a21d"
+OTHER_ORG = "dc668a53-5be8-4892-aed9-1115d8ca61b7"
+KEY = "sk-ant-api01-" + "Q" * 40
+NEW_KEY = "sk-ant-api01-" + "R" * 40
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ANTHROPIC_COMPLIANCE_API_KEY", KEY)
+    return tmp_path / "home"
+
+
+def make(tmp_path, name="default") -> ConnectorRecord:
+    return ConnectorRecord(name=name, org_id=ORG, base_url="http://127.0.0.1:9", lake_root=str(tmp_path / "lake"))
+
+
+def test_save_and_load_never_store_the_key(tmp_path, home):
+    path = connector.save(make(tmp_path))
+    assert path == home / "connectors" / "default.json"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    text = path.read_text()
+    assert KEY not in text and "Q" * 20 not in text
+    assert json.loads(text)["key_source"] == "env:ANTHROPIC_COMPLIANCE_API_KEY"
+    rec = connector.load()
+    assert rec.org_id == ORG and rec.lake_root == str(tmp_path / "lake")
+    assert connector.list_connectors() == ["default"]
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_records_refuse_a_literal_key_and_bad_names(tmp_path):
+    with pytest.raises(ConnectorError) as exc:
+        ConnectorRecord(name="x", org_id=ORG, key_source=KEY)
+    assert KEY not in str(exc.value)
+    with pytest.raises(ConnectorError):
+        ConnectorRecord(name="../x", org_id=ORG)
+    with pytest.raises(ConnectorNotFound, match="vigil connect"):
+        connector.load("missing")
+
+
+def test_relative_local_lake_roots_are_saved_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    connector.save(ConnectorRecord(name="rel", org_id=ORG, lake_root="data"))
+    assert connector.load("rel").lake_root == str(tmp_path / "data")
+    connector.save(ConnectorRecord(name="s3", org_id=ORG, lake_root="s3://b/p"))
+    assert connector.load("s3").lake_root == "s3://b/p"
+
+
+def test_resolve_key_from_env(monkeypatch):
+    key = connector.resolve_key("env:ANTHROPIC_COMPLIANCE_API_KEY")
+    assert key.reveal() == KEY and KEY not in repr(key)
+    monkeypatch.delenv("ANTHROPIC_COMPLIANCE_API_KEY")
+    with pytest.raises(KeyUnavailable, match="ANTHROPIC_COMPLIANCE_API_KEY is not set"):
+        connector.resolve_key("env:ANTHROPIC_COMPLIANCE_API_KEY")
+    with pytest.raises(ConnectorError):
+        connector.resolve_key(KEY)
+
+
+def test_env_keys_and_the_connector_store_never_import_prefect():
+    code = ("import sys, vigil.connector, vigil.config, vigil.lake, vigil.evidence, vigil.cli.connector, vigil.cli.sql;"
+            "vigil.connector.resolve_key('env:K'); assert 'prefect' not in sys.modules, 'prefect imported'")
+    env = dict(os.environ, K=KEY)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-500:]
+
+
+def _fake_prefect(monkeypatch, load):
+    """Stand-in for ``prefect.blocks.system`` so the branch is tested without Prefect."""
+    for name in ("prefect", "prefect.blocks"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    system = types.ModuleType("prefect.blocks.system")
+    system.Secret = type("Secret", (), {"load": staticmethod(load)})
+    monkeypatch.setitem(sys.modules, "prefect.blocks.system", system)
+
+
+def test_resolve_key_from_a_prefect_secret_block(monkeypatch):
+    class Block:
+        def __init__(self, value):
+            self.value = value
+
+        def get(self):
+            return self.value
+
+    loaded = []
+    _fake_prefect(monkeypatch, lambda name: loaded.append(name) or Block(NEW_KEY))
+    assert connector.resolve_key("prefect-secret:compliance-key").reveal() == NEW_KEY
+    assert loaded == ["compliance-key"]
+
+    def missing(name):
+        raise ValueError(f"Unable to find block document named {name} " + NEW_KEY)
+
+    _fake_prefect(monkeypatch, missing)
+    with pytest.raises(KeyUnavailable, match=r"cannot load Prefect Secret block 'compliance-key' \(ValueError\)") as exc:
+        connector.resolve_key("prefect-secret:compliance-key")
+    assert NEW_KEY not in str(exc.value) and exc.value.__cause__ is None
+    _fake_prefect(monkeypatch, lambda name: Block(""))
+    with pytest.raises(KeyUnavailable, match="does not hold a key"):
+        connector.resolve_key("prefect-secret:compliance-key")
+
+
+def test_reauth_accepts_a_key_of_the_same_org(tmp_path, monkeypatch):
+    connector.save(make(tmp_path))
+    monkeypatch.setenv("ROTATED_KEY", NEW_KEY)
+    seen = []
+
+    def probe(key, base_url, org_id):
+        seen.append((key.reveal(), base_url, org_id))
+        return [ORG, OTHER_ORG]
+
+    rec = connector.reauth("default", "env:ROTATED_KEY", probe=probe)
+    assert seen == [(NEW_KEY, "http://127.0.0.1:9", ORG)]
+    assert rec.key_source == "env:ROTATED_KEY" and connector.load().key_source == "env:ROTATED_KEY"
+
+
+def test_reauth_refuses_an_org_mismatch_and_changes_nothing(tmp_path, monkeypatch):
+    path = connector.save(make(tmp_path))
+    before = path.read_text()
+    monkeypatch.setenv("ROTATED_KEY", NEW_KEY)
+    with pytest.raises(OrgMismatch, match=f"does not reach org {ORG}") as exc:
+        connector.reauth("default", "env:ROTATED_KEY", probe=lambda key, url, org: [OTHER_ORG])
+    assert NEW_KEY not in str(exc.value)
+    assert path.read_text() == before
+
+    def failing_probe(key, url, org):
+        raise RuntimeError("401 invalid key")
+
+    with pytest.raises(RuntimeError):
+        connector.reauth("default", "env:ROTATED_KEY", probe=failing_probe)
+    monkeypatch.delenv("ROTATED_KEY")
+    with pytest.raises(KeyUnavailable):
+        connector.reauth("default", "env:ROTATED_KEY", probe=lambda key, url, org: [ORG])
+    assert path.read_text() == before
+
+
+def _organizations_api(orgs, seen):
+    """The organizations endpoint as the API serves it (examples/organizations_list.json shape)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.headers.get("x-api-key")))
+        if request.headers.get("x-api-key") != NEW_KEY:
+            return httpx.Response(401, json={"type": "error", "error": {
+                "type": "authentication_error", "message": "invalid x-api-key"}})
+        return httpx.Response(200, json={"data": [{"uuid": o, "name": "Acme", "created_at": "2026-01-01T00:00:00Z"}
+                                                  for o in orgs], "has_more": False, "next_page": None})
+
+    return httpx.MockTransport(handler)
+
+
+def test_reauth_through_the_real_client(tmp_path, monkeypatch):
+    connector.save(make(tmp_path))
+    monkeypatch.setenv("ROTATED_KEY", NEW_KEY)
+    seen = []
+    with pytest.raises(OrgMismatch):
+        connector.reauth("default", "env:ROTATED_KEY", probe=connector.api_org_probe(_organizations_api([OTHER_ORG], seen)))
+    assert connector.load().key_source == "env:ANTHROPIC_COMPLIANCE_API_KEY"
+    rec = connector.reauth("default", "env:ROTATED_KEY",
+                           probe=connector.api_org_probe(_organizations_api([OTHER_ORG, ORG.upper()], seen)))
+    assert rec.key_source == "env:ROTATED_KEY"
+    assert seen == [("/v1/compliance/organizations", NEW_KEY)] * 2
+    monkeypatch.setenv("ROTATED_KEY", "sk-ant-api01-" + "W" * 40)  # a key the API rejects
+    with pytest.raises(Exception) as exc:
+        connector.reauth("default", "env:ANTHROPIC_COMPLIANCE_API_KEY",
+                         probe=connector.api_org_probe(_organizations_api([ORG], [])))
+    assert "401" in str(exc.value) and KEY not in str(exc.value)
+    assert connector.load().key_source == "env:ROTATED_KEY"
+
+
+def _lake_with_data(root) -> Lake:
+    lake = Lake(root)
+    lake.land({"scan_runs": [{"scan_run_id": "r1", "status": "completed"}]})
+    lake.forward_checkpoints().update(chats_after_id="c1")
+    (root / "README.txt").write_text("not vigil's")
+    return lake
+
+
+def test_delete_keeps_data_unless_purge_is_asked(tmp_path):
+    root = tmp_path / "lake"
+    lake = _lake_with_data(root)
+    connector.save(make(tmp_path))
+    result = connector.delete("default")
+    assert result.purged == [] and connector.list_connectors() == []
+    assert lake.query("SELECT count(*) FROM scan_runs").column(0)[0].as_py() == 1
+    assert lake.forward_checkpoints().load()["chats_after_id"] == "c1"
+
+    connector.save(make(tmp_path, "second"))
+    result = connector.delete("second", purge_data=True)
+    assert sorted(result.purged) == ["_state", "scan_runs"]
+    assert lake.query("SELECT count(*) FROM scan_runs").column(0)[0].as_py() == 0
+    assert lake.forward_checkpoints().load() == {}
+    assert (root / "README.txt").exists()  # only vigil's own directories go
+    with pytest.raises(ConnectorNotFound):
+        connector.delete("second")
+
+
+def test_for_settings_uses_the_config_or_the_saved_connector(tmp_path):
+    connector.save(make(tmp_path, "saved"))
+    assert connector.for_settings(ConnectorSettings(name="saved")).org_id == ORG
+    inline = connector.for_settings(ConnectorSettings(name="x", org_id=OTHER_ORG), lake_root="s3://b/p")
+    assert inline.org_id == OTHER_ORG and inline.lake_root == "s3://b/p"
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+def cli():
+    import vigil.cli.connector  # noqa: F401 - registers reauth/delete
+    from vigil.cli.app import app
+
+    return app
+
+
+def test_cli_delete_asks_and_respects_the_answer(tmp_path):
+    root = tmp_path / "lake"
+    lake = _lake_with_data(root)
+    connector.save(make(tmp_path))
+    runner = CliRunner()
+    res = runner.invoke(cli(), ["delete", "--purge-data"], input="n\n")
+    assert res.exit_code == 1 and "nothing deleted" in res.output
+    assert connector.list_connectors() == ["default"]
+    res = runner.invoke(cli(), ["delete", "--purge-data", "--yes"])
+    assert res.exit_code == 0, res.output
+    assert "purged" in res.output and connector.list_connectors() == []
+    assert lake.query("SELECT count(*) FROM scan_runs").column(0)[0].as_py() == 0
+    res = runner.invoke(cli(), ["delete", "--name", "nope", "--yes"])
+    assert res.exit_code == 1 and "no connector named 'nope'" in res.output
+
+
+def test_cli_reauth_reports_a_missing_key_without_a_traceback(tmp_path, monkeypatch):
+    connector.save(make(tmp_path))
+    monkeypatch.delenv("ANTHROPIC_COMPLIANCE_API_KEY")
+    res = CliRunner().invoke(cli(), ["reauth"])
+    assert res.exit_code == 1 and "is not set" in res.output

@@ -1,0 +1,127 @@
+"""`vigil sql` and `vigil compact`: query and maintain the Parquet lake with DuckDB."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigil.cli.app import app
+from vigil.config import ConfigError, load_config
+from vigil.lake import TABLES, Lake
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+LAKE_HELP = "Lake root: a folder or an fsspec URL such as s3://bucket/prefix (default: lake.root of --config, else data)."
+
+
+def open_lake(lake: Optional[str], config: Optional[Path]) -> Lake:
+    """The lake named on the command line, else the config's, else ``data``."""
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--config") from None
+    root = lake or cfg.lake.root
+    options = dict(cfg.lake.storage_options) if not lake or lake == cfg.lake.root else {}
+    return Lake(root, storage_options=options, compact_threshold=cfg.lake.compact_threshold)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def render(columns: list[str], rows: list[tuple], fmt: OutputFormat, out=None) -> None:
+    """Print query results as a Rich table, CSV (with header) or a JSON array of objects."""
+    out = out or sys.stdout
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if v is None else _plain(v) for v in row])
+    elif fmt is OutputFormat.json:
+        json.dump([{c: _plain(v) for c, v in zip(columns, row)} for row in rows], out,
+                  ensure_ascii=False, default=str)
+        out.write("\n")
+    else:
+        table = Table(show_lines=False, header_style="bold")
+        for c in columns:
+            table.add_column(c, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
+        console = Console(file=out, width=max(120, Console().width))
+        console.print(table)
+        console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL to run. Views: " + ", ".join(TABLES) + " (latest copy of each row) and <table>_all (every landed copy)."),
+    lake: Optional[str] = typer.Option(None, "--lake", envvar="VIGIL_LAKE", help=LAKE_HELP),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (TOML or YAML)."),
+) -> None:
+    """Run SQL on the findings lake with DuckDB and print the result."""
+    the_lake = open_lake(lake, config)
+    if not the_lake.storage.exists(the_lake.storage.root):
+        typer.echo(f"note: no lake at {the_lake.root_url} yet; every table is empty", err=True)
+    for attempt in (1, 2):  # a query racing a compaction may miss a just-deleted file once
+        con = the_lake.connect()
+        try:
+            rel = con.execute(query)
+            columns = [d[0] for d in rel.description] if rel.description else []
+            rows = rel.fetchall() if columns else []
+            break
+        except duckdb.IOException as exc:
+            if attempt == 2:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(1) from None
+        except duckdb.Error as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        finally:
+            con.close()
+    render(columns, rows, fmt)
+
+
+@app.command()
+def compact(
+    lake: Optional[str] = typer.Option(None, "--lake", envvar="VIGIL_LAKE", help=LAKE_HELP),
+    table: Optional[list[str]] = typer.Option(None, "--table", "-t", help="Only these tables (repeatable)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (TOML or YAML)."),
+) -> None:
+    """Merge each lake partition's small Parquet files into one (rows stay visible exactly once)."""
+    the_lake = open_lake(lake, config)
+    for name in table or []:
+        if name not in TABLES:
+            raise typer.BadParameter(f"unknown table {name!r}; expected one of {', '.join(TABLES)}",
+                                     param_hint="--table")
+    results = the_lake.compact(list(table) if table else None)
+    for r in results:
+        typer.echo(f"{r.table}/{r.partition}: {r.files_before} files -> 1 ({r.rows_kept} rows)")
+    if not results:
+        typer.echo("nothing to compact")

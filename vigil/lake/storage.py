@@ -1,0 +1,148 @@
+"""Where the lake lives: a local directory or any fsspec URL, with atomic file writes.
+
+Local files are written under a hidden temporary name, flushed, fsynced and renamed
+(``os.replace`` is atomic on POSIX); the directory is fsynced so the rename survives a crash.
+On object stores (``s3://``, ``gs://``, ...) content is staged in a local temporary file and then
+uploaded to the final key; an object becomes visible only when its upload completes, so a
+failed or interrupted write publishes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tempfile
+import uuid
+from collections.abc import Callable
+from typing import IO, Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+
+class LakeStorage:
+    """A root location plus the filesystem that reaches it."""
+
+    def __init__(self, root: str | os.PathLike[str], storage_options: dict[str, Any] | None = None):
+        root = os.fspath(root)
+        if not root:
+            raise ValueError("lake root must not be empty")
+        self.root_url = root
+        self.storage_options = dict(storage_options or {})
+        fs, path = fsspec.core.url_to_fs(root, **self.storage_options)
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.is_local = isinstance(fs, LocalFileSystem)
+        self.root = path.rstrip("/") if path not in ("/", "") else path
+
+    def __repr__(self) -> str:
+        return f"LakeStorage({self.root_url!r})"
+
+    @property
+    def protocol(self) -> str:
+        """Main protocol name of the filesystem (``file``, ``s3``, ...)."""
+        proto = self.fs.protocol
+        return proto if isinstance(proto, str) else proto[0]
+
+    def path(self, *parts: str) -> str:
+        """Filesystem path (no protocol) of ``parts`` under the root."""
+        return posixpath.join(self.root, *parts) if parts else self.root
+
+    def url(self, path: str) -> str:
+        """What DuckDB and users see: a plain path locally, ``proto://path`` elsewhere."""
+        if self.is_local:
+            return path
+        return f"{self.protocol}://{path}"
+
+    # -- reading -------------------------------------------------------------------------------
+    def exists(self, path: str) -> bool:
+        return self.fs.exists(path)
+
+    def read_bytes(self, path: str) -> bytes | None:
+        """Content of ``path``, or None when it does not exist."""
+        try:
+            with self.fs.open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def glob(self, pattern: str) -> list[str]:
+        """Sorted paths matching ``pattern`` (fresh listing, no stale cache)."""
+        self.fs.invalidate_cache()
+        return sorted(self.fs.glob(pattern))
+
+    def listdir(self, path: str) -> list[str]:
+        """Names (not paths) of the entries directly under ``path``; empty when missing."""
+        self.fs.invalidate_cache()
+        try:
+            entries = self.fs.ls(path, detail=False)
+        except FileNotFoundError:
+            return []
+        return sorted(posixpath.basename(e.rstrip("/")) for e in entries)
+
+    # -- writing -------------------------------------------------------------------------------
+    def write_atomic(self, path: str, write: Callable[[IO[bytes]], None]) -> None:
+        """Create or replace ``path`` so that readers see the old content or the new, never a part.
+
+        ``write`` receives a binary file object and writes the whole content to it.
+        """
+        if self.is_local:
+            directory = os.path.dirname(path)
+            os.makedirs(directory, exist_ok=True)
+            tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
+            try:
+                with open(tmp, "wb") as f:
+                    write(f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+            _fsync_dir(directory)
+        else:
+            # Stage locally, then upload in one go: a writer that fails midway uploads nothing
+            # (closing an fsspec remote file would publish what was written so far).
+            fd, staged = tempfile.mkstemp(prefix="vigil-upload-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    write(f)
+                self.fs.put_file(staged, path)
+            finally:
+                os.unlink(staged)
+            self.fs.invalidate_cache(posixpath.dirname(path))
+
+    def write_bytes_atomic(self, path: str, data: bytes) -> None:
+        """Atomically create or replace ``path`` with ``data``."""
+        self.write_atomic(path, lambda f: f.write(data))
+
+    def remove(self, paths: list[str]) -> None:
+        """Delete files; ones already gone are ignored (a concurrent compaction may race us)."""
+        for p in paths:
+            try:
+                self.fs.rm_file(p)
+            except FileNotFoundError:
+                pass
+        if paths and not self.is_local:
+            self.fs.invalidate_cache()
+
+    def remove_tree(self, path: str) -> bool:
+        """Delete a directory tree; returns False when there was nothing to delete."""
+        if not self.fs.exists(path):
+            return False
+        self.fs.rm(path, recursive=True)
+        self.fs.invalidate_cache()
+        return True
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,71 @@
+"""DuckDB over the lake: one deduplicated view per table.
+
+For each table ``T`` there are two views:
+- ``T_all``: every landed copy of every row (replays and not-yet-compacted files included);
+- ``T``: the latest copy of each id (``QUALIFY row_number() OVER (PARTITION BY id ORDER BY
+  landed_at DESC) = 1``), which is what queries should use: replays and compaction never
+  show a row twice.
+A table with no files yet gets a typed empty view, so every query works on a new lake.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from vigil.lake.schemas import LANDED_AT, PARTITION_COLUMN, TABLES, TableSpec
+from vigil.lake.storage import LakeStorage
+
+
+def sql_literal(text: str) -> str:
+    """Quote ``text`` as a DuckDB string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def table_glob(storage: LakeStorage, spec: TableSpec) -> str:
+    """Path glob of every data file of a table (hidden temporary files never match)."""
+    return storage.path(spec.name, f"{PARTITION_COLUMN}=*", "*.parquet")
+
+
+def new_connection(storage: LakeStorage) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC that can read the lake's filesystem."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    if not storage.is_local:
+        # httpfs cannot be downloaded here; DuckDB reads remote files through fsspec instead.
+        con.register_filesystem(storage.fs)
+    return con
+
+
+def create_views(con: duckdb.DuckDBPyConnection, storage: LakeStorage) -> None:
+    """(Re)create ``T_all`` and ``T`` for every table; call again to see newly created tables."""
+    for spec in TABLES.values():
+        raw = f"{spec.name}_all"
+        con.execute(f"DROP VIEW IF EXISTS {spec.name}")
+        con.execute(f"DROP VIEW IF EXISTS {raw}")
+        try:
+            con.unregister(f"_{spec.name}_empty")
+        except Exception:  # noqa: BLE001 - nothing registered yet
+            pass
+        glob = table_glob(storage, spec)
+        if storage.glob(glob):
+            source = (
+                f"read_parquet({sql_literal(storage.url(glob))}, hive_partitioning = true, "
+                f"union_by_name = true, hive_types = {{'{PARTITION_COLUMN}': DATE}})"
+            )
+            con.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")
+        else:
+            empty = pa.Table.from_pylist([], schema=spec.view_schema())
+            con.register(f"_{spec.name}_empty", empty)
+            con.execute(f"CREATE VIEW {raw} AS SELECT * FROM _{spec.name}_empty")
+        con.execute(
+            f"CREATE VIEW {spec.name} AS SELECT * FROM {raw} "
+            f"QUALIFY row_number() OVER (PARTITION BY {spec.id_column} ORDER BY {LANDED_AT} DESC) = 1"
+        )
+
+
+def connect(storage: LakeStorage) -> duckdb.DuckDBPyConnection:
+    """A new DuckDB connection with the lake's views."""
+    con = new_connection(storage)
+    create_views(con, storage)
+    return con
