@@ -1,0 +1,557 @@
+"""Validators that rules reference by name (``validator:`` in the rule YAML).
+
+A validator receives the matched value and returns ``True`` (keep), ``False`` (drop) or an
+``int`` likelihood adjustment (keep, shifted by that many levels). Checksums come from
+``python-stdnum`` where it has the scheme; phone numbers are checked with ``phonenumbers`` on the
+candidate span only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import ipaddress
+import json
+import re
+import zlib
+from typing import Callable
+
+import phonenumbers
+from stdnum import bic, iban, luhn
+from stdnum.br import cnpj, cpf
+from stdnum.ca import sin
+from stdnum.de import idnr
+from stdnum.es import dni, nie
+from stdnum.fr import nir
+from stdnum.gb import nhs
+from stdnum.in_ import aadhaar, pan
+from stdnum.it import codicefiscale
+from stdnum.nl import bsn
+from stdnum.pl import pesel
+from stdnum.us import ein, itin, rtn, ssn
+
+Validator = Callable[[str], "bool | int"]
+VALIDATORS: dict[str, Validator] = {}
+
+_NON_DIGITS = re.compile(r"[^0-9]")
+_DIGITS_RE = re.compile(r"[0-9]")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_SLASH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DOT_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_MONTH_FIRST = re.compile(r"^([A-Za-z]+)\.? (\d{1,2}),? (\d{4})$")
+_DAY_FIRST = re.compile(r"^(\d{1,2}) ([A-Za-z]+),? (\d{4})$")
+
+
+def validator(name: str) -> Callable[[Validator], Validator]:
+    """Register a validator under ``name`` for rules to reference."""
+    def register(fn: Validator) -> Validator:
+        VALIDATORS[name] = fn
+        return fn
+    return register
+
+
+def digits(value: str) -> str:
+    """The value's digits only."""
+    return _NON_DIGITS.sub("", value)
+
+
+def _stdnum(module) -> Validator:  # noqa: ANN001 - any stdnum module with is_valid()
+    def check(value: str) -> bool:
+        number = digits(value)
+        if number and len(set(number)) == 1:  # 111.111.111-11 and friends pass some checksums
+            return False
+        return bool(module.is_valid(value))
+    return check
+
+
+# ----------------------------------------------------------------------------------- payment cards
+
+# (IIN prefix range low, high, allowed lengths). Prefix ranges are compared on the same number
+# of leading digits as the bounds.
+_CARD_BRANDS: tuple[tuple[str, int, int, frozenset[int]], ...] = (
+    ("visa", 4, 4, frozenset({13, 16, 19})),
+    ("mastercard", 51, 55, frozenset({16})),
+    ("mastercard", 2221, 2720, frozenset({16})),
+    ("amex", 34, 34, frozenset({15})),
+    ("amex", 37, 37, frozenset({15})),
+    ("discover", 6011, 6011, frozenset({16, 19})),
+    ("discover", 644, 649, frozenset({16, 19})),
+    ("discover", 65, 65, frozenset({16, 19})),
+    ("jcb", 3528, 3589, frozenset({16, 17, 18, 19})),
+    ("diners", 300, 305, frozenset({14, 16, 19})),
+    ("diners", 36, 36, frozenset({14, 16, 19})),
+    ("diners", 38, 39, frozenset({14, 16, 19})),
+    ("unionpay", 62, 62, frozenset({16, 17, 18, 19})),
+    ("maestro", 5018, 5018, frozenset(range(12, 20))),
+    ("maestro", 5020, 5020, frozenset(range(12, 20))),
+    ("maestro", 5038, 5038, frozenset(range(12, 20))),
+    ("maestro", 6304, 6304, frozenset(range(12, 20))),
+    ("mir", 2200, 2204, frozenset({16, 17, 18, 19})),
+    ("rupay", 60, 60, frozenset({16})),
+    ("verve", 506099, 506198, frozenset({16, 18, 19})),
+)
+
+# Published test numbers: documentation examples, not anyone's card.
+_TEST_CARDS = frozenset({
+    "4242424242424242", "4111111111111111", "4012888888881881", "4000056655665556",
+    "5555555555554444", "5105105105105100", "2223003122003222", "378282246310005",
+    "371449635398431", "6011111111111117", "6011000990139424", "3056930009020004",
+    "36227206271667", "3566002020360505", "6200000000000005", "4000000000000002",
+})
+
+
+def card_brand(number: str) -> str | None:
+    """The brand whose IIN range and length table admit ``number`` (digits only), or ``None``."""
+    for brand, low, high, lengths in _CARD_BRANDS:
+        width = len(str(low))
+        if len(number) in lengths and low <= int(number[:width]) <= high:
+            return brand
+    return None
+
+
+@validator("payment_card")
+def payment_card(value: str) -> bool | int:
+    """Luhn plus brand IIN ranges and lengths; consistent grouping; test numbers demoted."""
+    number = digits(value)
+    if card_brand(number) is None or not luhn.is_valid(number):
+        return False
+    separators = set(_DIGITS_RE.sub("", value))
+    if len(separators) > 1:
+        return False
+    if number in _TEST_CARDS or len(set(number[1:])) <= 2:
+        return -3
+    return True
+
+
+# ---------------------------------------------------------------------------------- US numbers
+
+_SSN_SHAPE = re.compile(r"^\d{3}([- ]?)\d{2}\1\d{4}$")
+
+
+@validator("us_ssn")
+def us_ssn(value: str) -> bool:
+    """Area/group/serial structure (no 000, 666, 9xx, 00, 0000), known advertised numbers."""
+    if not _SSN_SHAPE.match(value):
+        return False
+    return bool(ssn.is_valid(digits(value)))
+
+
+@validator("us_itin")
+def us_itin(value: str) -> bool:
+    """9XX-GG-SSSS (or nine plain digits) with the IRS group ranges."""
+    if not (_SSN_SHAPE.match(value) or (len(value) == 9 and value.isdigit())):
+        return False
+    return bool(itin.is_valid(digits(value)))
+
+
+@validator("us_ein")
+def us_ein(value: str) -> bool:
+    """Employer identification number with a known campus prefix."""
+    return bool(ein.is_valid(value))
+
+
+@validator("aba_routing")
+def aba_routing(value: str) -> bool:
+    """ABA routing number: 3-7-1 weighted checksum and a Federal Reserve prefix."""
+    number = digits(value)
+    return bool(rtn.is_valid(number)) and int(number[:2]) in _ABA_PREFIXES
+
+
+_ABA_PREFIXES = frozenset(list(range(0, 13)) + list(range(21, 33)) + list(range(61, 73)) + [80])
+
+
+@validator("us_npi")
+def us_npi(value: str) -> bool:
+    """National Provider Identifier: Luhn over the ``80840`` prefix."""
+    number = digits(value)
+    return len(number) == 10 and number[0] in "12" and luhn.is_valid("80840" + number)
+
+
+@validator("us_dea")
+def us_dea(value: str) -> bool:
+    """DEA registration: two letters, six digits and the weighted check digit."""
+    d = [int(c) for c in value[2:]]
+    if len(d) != 7:
+        return False
+    return (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
+
+
+# ------------------------------------------------------------------------ international numbers
+
+validator("iban")(lambda value: bool(iban.is_valid(value)))
+validator("swift_bic")(lambda value: bool(bic.is_valid(value)))
+validator("ca_sin")(_stdnum(sin))
+validator("fr_nir")(_stdnum(nir))
+validator("de_idnr")(_stdnum(idnr))
+validator("es_dni")(_stdnum(dni))
+validator("es_nie")(_stdnum(nie))
+validator("it_codice_fiscale")(_stdnum(codicefiscale))
+validator("nl_bsn")(_stdnum(bsn))
+validator("in_aadhaar")(_stdnum(aadhaar))
+validator("br_cpf")(_stdnum(cpf))
+validator("br_cnpj")(_stdnum(cnpj))
+validator("pl_pesel")(_stdnum(pesel))
+validator("uk_nhs")(_stdnum(nhs))
+
+
+@validator("in_pan_individual")
+def in_pan_individual(value: str) -> bool:
+    """Indian PAN whose fourth letter marks an individual (``P``)."""
+    return bool(pan.is_valid(value)) and value[3] == "P"
+
+
+_NINO = re.compile(r"^([A-CEGHJ-PR-TW-Z])([A-CEGHJ-NPR-TW-Z]) ?\d{2} ?\d{2} ?\d{2} ?[A-D]$")
+_NINO_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+
+
+@validator("uk_nino")
+def uk_nino(value: str) -> bool:
+    """UK National Insurance number: HMRC letter rules and excluded prefixes."""
+    m = _NINO.match(value.upper())
+    return bool(m) and (m.group(1) + m.group(2)) not in _NINO_BAD_PREFIXES
+
+
+# ----------------------------------------------------------------------------- contact details
+
+@validator("phone")
+def phone(value: str) -> bool | int:
+    """Valid per libphonenumber; international form parsed as is, national form as a US number."""
+    region = None if value.lstrip().startswith("+") else "US"
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return False
+    if phonenumbers.is_valid_number(number):
+        return True
+    return -2 if phonenumbers.is_possible_number(number) else False
+
+
+_NATIONAL_REGIONS = ("DE", "GB", "FR", "IT", "ES", "NL", "BE", "AT", "CH", "IN", "BR", "JP", "AU", "MX",
+                     "IE", "PT", "PL", "SE", "ZA", "NZ", "TR", "AR")
+
+
+@validator("phone_national")
+def phone_national(value: str) -> bool:
+    """A trunk-prefixed national number that libphonenumber accepts as valid in some region."""
+    for region in _NATIONAL_REGIONS:
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return True
+    return False
+
+
+@validator("ipv4")
+def ipv4(value: str) -> bool | int:
+    """Well-formed IPv4; loopback, unspecified, netmasks, multicast and documentation ranges
+    dropped, private ranges demoted."""
+    try:
+        ip = ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    if any(len(part) > 1 and part[0] == "0" for part in value.split(".")):
+        return False
+    if ip.is_loopback or ip.is_unspecified or ip.is_multicast or ip.is_reserved or ip.is_link_local:
+        return False
+    if value.startswith("255.") or value.endswith(".255") or value.endswith(".0"):
+        return False
+    if ip in _DOC_NETS or value in _WELL_KNOWN_IPS:
+        return False
+    octets = [int(p) for p in value.split(".")]
+    if len(set(octets)) == 1 or all(b - a == 1 for a, b in zip(octets, octets[1:])):
+        return False  # 1.1.1.1-style and 1.2.3.4-style example addresses
+    if ip.is_private:
+        return -1
+    return True
+
+
+_WELL_KNOWN_IPS = frozenset({"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112",
+                             "208.67.222.222", "208.67.220.220"})
+"""Public DNS resolvers: infrastructure, not anyone's address."""
+
+
+class _Nets:
+    def __init__(self, *cidrs: str) -> None:
+        self.nets = [ipaddress.ip_network(c) for c in cidrs]
+
+    def __contains__(self, ip: object) -> bool:
+        return any(ip in net for net in self.nets)
+
+
+_DOC_NETS = _Nets("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+
+
+@validator("ipv6")
+def ipv6(value: str) -> bool | int:
+    """Well-formed IPv6 with at least four written groups; loopback/unspecified/documentation
+    dropped."""
+    try:
+        ip = ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    groups = [g for g in value.split(":") if g]
+    if len(groups) < 4 or ip.is_loopback or ip.is_unspecified or ip in _DOC_NETS:
+        return False
+    if ip.is_link_local or ip.is_multicast or all(g.isdigit() and len(g) == 1 for g in groups[:4]):
+        return False
+    if ip.is_private:
+        return -1
+    return True
+
+
+_MONTHS = {m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june",
+           "july", "august", "september", "october", "november", "december"), start=1)}
+
+
+def _month(word: str) -> int:
+    word = word.lower()
+    for name, number in _MONTHS.items():
+        if len(word) >= 3 and name.startswith(word):
+            return number
+    return 0
+
+
+@validator("date_of_birth")
+def date_of_birth(value: str) -> bool:
+    """A real calendar date between 1900 and today in ISO, US, European or long-month notation."""
+    text = value.strip()
+    today = _dt.date.today()
+    candidates: list[tuple[int, int, int]] = []
+    m = _ISO_DATE.match(text)
+    if m:
+        candidates.append((int(m[1]), int(m[2]), int(m[3])))
+    m = _SLASH_DATE.match(text)
+    if m:
+        candidates += [(int(m[3]), int(m[1]), int(m[2])), (int(m[3]), int(m[2]), int(m[1]))]
+    m = _DOT_DATE.match(text)
+    if m:
+        candidates.append((int(m[3]), int(m[2]), int(m[1])))
+    m = _MONTH_FIRST.match(text)
+    if m and _month(m[1]):
+        candidates.append((int(m[3]), _month(m[1]), int(m[2])))
+    m = _DAY_FIRST.match(text)
+    if m and _month(m[2]):
+        candidates.append((int(m[3]), _month(m[2]), int(m[1])))
+    for year, month, day in candidates:
+        try:
+            date = _dt.date(year, month, day)
+        except ValueError:
+            continue
+        if 1900 <= year and date <= today:
+            return True
+    return False
+
+
+_ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
+
+
+@validator("icd10")
+def icd10(value: str) -> bool:
+    """ICD-10(-CM) code shape: letter (not U), digit, alphanumeric, optional 1-4 char suffix."""
+    return bool(_ICD10.match(value))
+
+
+# -------------------------------------------------------------------------------- credentials
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(n: int, width: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n, 62)
+        out = _BASE62[r] + out
+    return out.rjust(width, "0")
+
+
+@validator("crc32_token")
+def crc32_token(value: str) -> bool:
+    """GitHub/npm token format: prefix ``_`` then 30 random base62 chars and a 6-char base62
+    CRC32 of them."""
+    body = value.split("_", 1)[1]
+    if len(body) != 36:
+        return False
+    random_part, check = body[:30], body[30:]
+    return _base62(zlib.crc32(random_part.encode()) & 0xFFFFFFFF, 6) == check
+
+
+def _b64url_decode(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+@validator("jwt")
+def jwt(value: str) -> bool:
+    """Header and payload are base64url JSON objects and the header names an ``alg``."""
+    parts = value.split(".")
+    if len(parts) != 3:
+        return False
+    try:
+        header = json.loads(_b64url_decode(parts[0]))
+        payload = json.loads(_b64url_decode(parts[1]))
+    except (ValueError, binascii.Error):
+        return False
+    return isinstance(header, dict) and "alg" in header and isinstance(payload, dict)
+
+
+_PEM_BODY = re.compile(r"-----BEGIN [A-Z0-9 ]+-----(.*?)-----END", re.S)
+_PEM_HEADERS = re.compile(r"^[A-Za-z-]+: .*$", re.M)
+
+
+@validator("pem_private_key")
+def pem_private_key(value: str) -> bool:
+    """The armour body is base64 (JSON-escaped newlines allowed) of at least 64 bytes."""
+    m = _PEM_BODY.search(value)
+    if not m:
+        return False
+    body = _PEM_HEADERS.sub("", m.group(1).replace("\\n", "\n").replace("\\r", ""))
+    body = "".join(body.split())
+    if len(body) < 64 or _NOT_BASE64.search(body):
+        return False
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4))
+    except (ValueError, binascii.Error):
+        return False
+    return len(raw) >= 48 and len(set(raw)) > 16
+
+
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
+_BASIC = re.compile(r"Basic\s+([A-Za-z0-9+/=]+)", re.I)
+
+
+@validator("basic_auth")
+def basic_auth(value: str) -> bool:
+    """The Basic credential decodes to printable ``user:password``."""
+    m = _BASIC.search(value)
+    if not m:
+        return False
+    token = m.group(1)
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    user, sep, password = decoded.partition(":")
+    return bool(sep) and bool(password) and decoded.isprintable()
+
+
+@validator("aws_access_key_id")
+def aws_access_key_id(value: str) -> bool:
+    """AWS key ids are base32 after the 4-letter prefix; sequences and repeats are not keys."""
+    tail = value[4:]
+    return len(set(tail)) >= 8
+
+
+# ------------------------------------------------------------------------ placeholders, generics
+
+_PLACEHOLDER_PARTS = ("example", "xxxx", "***", "...", "\u2026", "${", "{{", "%(", "your", "changeme",
+                      "placeholder", "dummy", "sample", "redacted", "insert-", "insert_", "insert ",
+                      "replaceme", "replace-me", "replace_me", "fake", "123456789", "abcdefgh", "qwerty")
+_PLACEHOLDER_VALUES = frozenset({"secret", "password", "passw0rd", "p@ssw0rd", "pass", "admin", "test",
+                                 "none", "null", "true", "false", "undefined"})
+_PLACEHOLDER_SHAPES = re.compile(r"<[^>]*>|^\$[A-Z_]|(.)\1{5,}")
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether ``value`` looks like a template, redaction or documentation example: ``EXAMPLE``,
+    ``xxxx``, ``***``, ``<your-key>``, ``${VAR}``, ``{{ secret }}``, ``%(name)s``, ``changeme``,
+    sequences such as ``123456789`` and long runs of one character."""
+    low = value.lower()
+    if low in _PLACEHOLDER_VALUES or any(part in low for part in _PLACEHOLDER_PARTS):
+        return True
+    return bool(_PLACEHOLDER_SHAPES.search(value))
+
+
+_URL_USERINFO = re.compile(r"://([^:/@\s]*):([^@\s]*)@")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _classes(value: str) -> int:
+    return (any(c.islower() for c in value) + any(c.isupper() for c in value)
+            + any(c.isdigit() for c in value) + any(not c.isalnum() for c in value))
+
+
+@validator("url_password")
+def url_password(value: str) -> bool:
+    """The password inside ``scheme://user:password@host`` is not a template, port or example."""
+    m = _URL_USERINFO.search(value)
+    if not m:
+        return False
+    user, password = m.group(1), m.group(2)
+    if is_placeholder(password) or is_placeholder(user) and user.lower() not in ("admin",):
+        return False
+    if password.isdigit() and len(password) <= 5:
+        return False
+    return len(password) >= 3
+
+
+@validator("password_value")
+def password_value(value: str) -> bool:
+    """A plausible literal password: not an identifier, attribute, number or placeholder."""
+    if is_placeholder(value) or _DOTTED.match(value) or value.isdigit():
+        return False
+    if _IDENTIFIER.match(value) and (value.islower() or value.isupper() or not any(c.isdigit() for c in value)):
+        return False
+    if value[0] == "$" and _IDENTIFIER.match(value[1:].strip("{}()")):
+        return False
+    return _classes(value) >= 2
+
+
+_LOWER_HEX = re.compile(r"[0-9a-f]+")
+
+
+@validator("secret_value")
+def secret_value(value: str) -> bool:
+    """A plausible generated secret: letters and digits mixed, not a hash, UUID, path or name."""
+    if is_placeholder(value) or _UUID.match(value) or _DOTTED.match(value):
+        return False
+    if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
+        return False
+    if _LOWER_HEX.fullmatch(value) and len(value) in (32, 40, 56, 64, 96, 128):
+        return False
+    if "/" in value and not value.endswith("="):
+        return len(value.split("/")) <= 2
+    return _classes(value) >= 2
+
+
+# --------------------------------------------------------------------------------------- e-mail
+
+_GENERIC_TLDS = frozenset("""
+com net org edu gov mil int info biz io ai app dev cloud tech online site xyz email name pro mobi
+aero coop museum jobs travel shop store blog page health bank finance law media news company
+solutions systems digital agency services network world live life club design studio global group
+team work zone software tools consulting capital partners ventures health care clinic hospital
+""".split())
+_DOC_DOMAINS = re.compile(r"(?i)(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost|local|"
+                          r"domain\.com|email\.com|company\.com|yourdomain\.com|mail\.com)$")
+
+
+_SERVICE_DOMAINS = re.compile(r"(?i)\.(?:iam\.)?gserviceaccount\.com$|^users\.noreply\.github\.com$")
+"""Addresses of machine identities (service accounts, no-reply relays), not people."""
+
+
+_FIXTURE_NAMES = frozenset("""
+foo bar baz qux quux spam eggs ham xxx xyz x y z a b c d aa bb abc dom domain host hostname server
+nobody somebody someone anyone user username test tester testing testuser me you nowhere somewhere
+invalid sample demo fake dummy
+""".split())
+"""Local parts and domain labels that mark test fixtures and documentation (foo@bar.com)."""
+
+
+@validator("email")
+def email(value: str) -> bool:
+    """A known top-level domain (any two-letter country code or a common generic one) and not a
+    documentation/reserved domain (example.com, .test, .invalid, .localhost …)."""
+    local, _, domain = value.rpartition("@")
+    tld = domain.rsplit(".", 1)[-1].lower()
+    if not (len(tld) == 2 or tld in _GENERIC_TLDS):
+        return False
+    if _DOC_DOMAINS.search(domain) or is_placeholder(local) or _SERVICE_DOMAINS.search(domain):
+        return False
+    first_label = domain.split(".", 1)[0].lower()
+    if first_label in _FIXTURE_NAMES or local.lower() in _FIXTURE_NAMES:
+        return False
+    return not local.startswith(".") and ".." not in value
