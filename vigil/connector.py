@@ -164,17 +164,32 @@ def resolve_key(key_source: str) -> ApiKey:
 
 
 def api_org_probe(transport=None) -> OrgProbe:
-    """A probe asking the API which orgs a key can read (``GET /v1/compliance/organizations``).
+    """A probe that runs ``vigil connect``'s checks (``vigil.api.diagnostics``) with the new key.
 
-    ``transport`` is an optional httpx transport (tests). API errors propagate as
-    ``vigil.api.errors.ApiError`` subclasses, which never contain the key.
+    Returns ``[org_id]`` when the key reaches the org and holds all three read scopes, ``[]``
+    when the org is not visible to the key (a key of another org), and raises
+    ``ConnectorError`` naming the problem otherwise (authentication failed, scopes missing,
+    network). Works for parent orgs too, which the organizations list leaves out.
+    ``transport`` is an optional httpx transport (tests). Nothing raised contains the key.
     """
 
     def probe(key: ApiKey, base_url: str, org_id: str) -> list[str]:
-        from vigil.api.client import ComplianceClient  # noqa: PLC0415 - only needed for reauth
+        # only needed for reauth; keeps importing vigil.connector cheap
+        from vigil.api.client import ComplianceClient  # noqa: PLC0415
+        from vigil.api.diagnostics import ExitCode, check_connection  # noqa: PLC0415
 
         with ComplianceClient(org_id, key, base_url, transport=transport, max_retries=2) as client:
-            return [org.uuid for org in client.organizations()]
+            report = check_connection(client)
+        code = report.exit_code
+        if code == ExitCode.OK:
+            return [org_id]
+        if code == ExitCode.ORG_NOT_FOUND:
+            return []
+        if code == ExitCode.AUTH_FAILED:
+            raise ConnectorError("authentication failed with the new key (HTTP 401)")
+        if code == ExitCode.SCOPE_MISSING:
+            raise ConnectorError(f"the new key lacks scopes: {', '.join(report.missing_scopes)}")
+        raise ConnectorError(f"could not verify the new key: {report.summary}")
 
     return probe
 

@@ -156,36 +156,33 @@ def test_reauth_refuses_an_org_mismatch_and_changes_nothing(tmp_path, monkeypatc
     assert path.read_text() == before
 
 
-def _organizations_api(orgs, seen):
-    """The organizations endpoint as the API serves it (examples/organizations_list.json shape)."""
+def test_reauth_through_the_real_client_against_the_simulator(tmp_path, monkeypatch):
+    from vigil.simulator import SyncASGITransport, SyntheticOrg, build_app, make_key
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append((request.url.path, request.headers.get("x-api-key")))
-        if request.headers.get("x-api-key") != NEW_KEY:
-            return httpx.Response(401, json={"type": "error", "error": {
-                "type": "authentication_error", "message": "invalid x-api-key"}})
-        return httpx.Response(200, json={"data": [{"uuid": o, "name": "Acme", "created_at": "2026-01-01T00:00:00Z"}
-                                                  for o in orgs], "has_more": False, "next_page": None})
-
-    return httpx.MockTransport(handler)
-
-
-def test_reauth_through_the_real_client(tmp_path, monkeypatch):
-    connector.save(make(tmp_path))
-    monkeypatch.setenv("ROTATED_KEY", NEW_KEY)
-    seen = []
+    scopes = ("read:compliance_activities", "read:compliance_user_data", "read:compliance_org_data")
+    org = SyntheticOrg.generate(seed=3, users=4, chats=3, days=5)
+    other = SyntheticOrg.generate(seed=4, users=2, chats=1, days=5)
+    keys = [make_key(NEW_KEY, scopes), make_key("sk-ant-api01-" + "S" * 40, scopes[:1])]
+    transport = SyncASGITransport(build_app(org, keys=keys))
+    probe = connector.api_org_probe(transport)
+    for org_id in (org.parent.uuid, org.claude_org.uuid):  # parent and linked orgs both verify
+        connector.save(ConnectorRecord(name="default", org_id=org_id, base_url="http://127.0.0.1:9",
+                                       lake_root=str(tmp_path / "lake")))
+        monkeypatch.setenv("ROTATED_KEY", NEW_KEY)
+        assert connector.reauth("default", "env:ROTATED_KEY", probe=probe).key_source == "env:ROTATED_KEY"
+    # a connector of another org: the new key does not reach it, nothing changes
+    connector.save(ConnectorRecord(name="other", org_id=other.claude_org.uuid, base_url="http://127.0.0.1:9"))
     with pytest.raises(OrgMismatch):
-        connector.reauth("default", "env:ROTATED_KEY", probe=connector.api_org_probe(_organizations_api([OTHER_ORG], seen)))
-    assert connector.load().key_source == "env:ANTHROPIC_COMPLIANCE_API_KEY"
-    rec = connector.reauth("default", "env:ROTATED_KEY",
-                           probe=connector.api_org_probe(_organizations_api([OTHER_ORG, ORG.upper()], seen)))
-    assert rec.key_source == "env:ROTATED_KEY"
-    assert seen == [("/v1/compliance/organizations", NEW_KEY)] * 2
-    monkeypatch.setenv("ROTATED_KEY", "sk-ant-api01-" + "W" * 40)  # a key the API rejects
-    with pytest.raises(Exception) as exc:
-        connector.reauth("default", "env:ANTHROPIC_COMPLIANCE_API_KEY",
-                         probe=connector.api_org_probe(_organizations_api([ORG], [])))
-    assert "401" in str(exc.value) and KEY not in str(exc.value)
+        connector.reauth("other", "env:ROTATED_KEY", probe=probe)
+    assert connector.load("other").key_source == "env:ANTHROPIC_COMPLIANCE_API_KEY"
+    # a key missing scopes, and a key the API rejects: refused, named, and the key never shown
+    monkeypatch.setenv("ROTATED_KEY", "sk-ant-api01-" + "S" * 40)
+    with pytest.raises(ConnectorError, match="lacks scopes: read:compliance_user_data"):
+        connector.reauth("other", "env:ROTATED_KEY", probe=probe)
+    monkeypatch.setenv("ROTATED_KEY", "sk-ant-api01-" + "W" * 40)
+    with pytest.raises(ConnectorError) as exc:
+        connector.reauth("default", "env:ROTATED_KEY", probe=probe)
+    assert "401" in str(exc.value) and "W" * 40 not in str(exc.value)
     assert connector.load().key_source == "env:ROTATED_KEY"
 
 
