@@ -237,3 +237,47 @@ def test_engine_pickles_for_worker_processes(cache_dir):
     text = "token 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 and SSN 839-41-5573"
     assert key(clone.scan(text)) == key(engine.scan(text))
     assert "GITHUB_TOKEN" in clone.infotypes
+
+
+def test_trailing_lookahead_becomes_one_consumed_character():
+    from vigil.detect.rules import Rule, _consuming_lookahead
+
+    assert _consuming_lookahead(r"ab[0-9]{5,50}(?![0-9A-Z])") == r"ab[0-9]{5,50}(?:[^0-9A-Z]|$)"
+    assert _consuming_lookahead(r"\d{13,19}(?![0-9A-Za-z-]|[.,]\d)") == r"\d{13,19}(?:[^0-9A-Za-z-]|$)"
+    assert _consuming_lookahead(r"\d{1,3}(?!\d|\.\d)") == r"\d{1,3}(?:[^\d]|$)"
+    assert _consuming_lookahead(r"x(?![^a])") == r"x(?![^a])"  # a negated class is left alone
+    rule = Rule.from_dict({"id": "t", "infotype": "T", "pattern": r"(?<![a-z])tok_[a-z]{8,40}(?![a-z])"})
+    assert rule.hs_end_shift == 1 and rule.hs_pattern.endswith("(?:[^a-z]|$)")
+
+
+def test_unit_test_modules_demote_contact_details(cache_dir):
+    from vigil.detect.engine import is_test_code
+
+    value = "aisha.rossi@outlook.com"
+    plain = f"Please write to {value} today.\n"
+    module = f"import unittest\n\nclass T(unittest.TestCase):\n    ADDR = 'x'\n# {plain}"
+    assert is_test_code(module) and not is_test_code(plain)
+    everything = Engine.load(KEY, min_likelihood="VERY_UNLIKELY", cache_dir=cache_dir)
+    [in_prose] = [f for f in everything.scan(plain) if f.infotype == "EMAIL_ADDRESS"]
+    [in_test] = [f for f in everything.scan(module) if f.infotype == "EMAIL_ADDRESS"]
+    assert (in_prose.likelihood, in_test.likelihood) == ("LIKELY", "UNLIKELY")
+    default = Engine.load(KEY, cache_dir=cache_dir)
+    assert not [f for f in default.scan(module) if f.infotype == "EMAIL_ADDRESS"]
+
+
+def test_context_words_are_looked_up_around_each_candidate(hs_engine, py_engine):
+    # "build" sits right before the first value (anti-context), "IP" before the second (context).
+    text = "build 186.178.186.21 was slow; meanwhile, after the deploy, client IP 59.240.100.87 failed"
+    found = hs_engine.scan(text)
+    assert key(found) == key(py_engine.scan(text))
+    assert [text[f.start:f.end] for f in found] == ["59.240.100.87"]
+
+
+def test_credentials_in_unit_test_modules_are_still_reported(hs_engine):
+    # test_code_penalty is only on contact details: a live key in a fixture is still a leak.
+    for rule in hs_engine.rules:
+        if rule.category == "credential" and rule.examples["positive"]:
+            assert rule.test_code_penalty == 0, rule.id
+    example = next(r for r in hs_engine.rules if r.id == "stripe-secret-key").examples["positive"][0]
+    module = "import unittest\n\n" + example + "\n"
+    assert "STRIPE_API_KEY" in {f.infotype for f in hs_engine.scan(module)}

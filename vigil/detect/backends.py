@@ -3,21 +3,28 @@
 Both backends return exactly the same matches, by construction:
 
 * a *direct* rule's matches are what ``rule.regex.finditer(text)`` yields over the whole text;
-* context words: for each word, the ends of its occurrences with no ASCII letter on either side
-  (case-insensitive);
 * a *context-required* rule (one whose matches cannot reach POSSIBLE without a context word,
-  see ``Rule.context_required``) is searched only near its context words: each word end opens a
-  window of ``reach`` characters on both sides, overlapping windows merge, and
-  ``rule.regex.finditer`` runs inside each merged window.
+  see ``Rule.context_required``) keeps those of its whole-text matches whose value has one of
+  its context words in its ``hotword_window``: a word end ``w`` (an occurrence with no ASCII
+  letter on either side, case-insensitive) with ``vs - before <= w <= vs`` or
+  ``ve < w <= ve + after``.
+
+Context words of other rules are not looked up here: the engine checks them only around the
+few candidates that need them (``vigil.detect.engine``), the same way for both backends.
 
 ``PythonBackend`` computes those definitions literally. ``HyperscanBackend`` makes one Hyperscan
-pass over the text (one byte per character) with every direct rule (prefilter mode, so Hyperscan over-reports but
-never misses) and every context word (exact mode) in one database, then runs the Python regex only in
-merged windows around the reported positions (``_confirm``). Why the windows give the same matches
-as a whole-text pass:
+pass over the text (one byte per character) with every direct rule (prefilter mode, so Hyperscan
+over-reports but never misses) and the context words of context-required rules (exact mode) in
+one database, then runs the Python regex only in merged windows around the reported positions
+(``_confirm``). Context-required rules have a second, small database (their digit-class
+patterns would slow the main pass down by half): it scans only the merged neighbourhoods
+``[w - after - max_span - PAD, w + before + max_span + PAD]`` of their word ends, which hold
+every match that can pass the word test, and its events are confirmed the same way.
+Why the windows give the same matches as a whole-text pass:
 
 * every true match contains a reported position ``p`` with ``start < p <= end`` (the match end
-  for full patterns, the anchor end for anchored rules);
+  for full patterns, moved back by ``Rule.hs_end_shift`` when the Hyperscan pattern consumes the
+  character after the match; the anchor end for anchored rules);
 * windows reach ``max_span + PAD`` around each position and overlapping windows are merged, so no
   true match crosses a window edge and the search inside a window resumes from the same state as
   the whole-text search;
@@ -34,7 +41,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Iterable, Protocol
 
 from vigil.detect.rules import Rule, rules_digest
 
@@ -48,9 +55,6 @@ HOTWORD_BASE = 1 << 20
 
 RawMatch = tuple[int, int, int, int, int]
 """(rule index, match start, match end, value start, value end), character offsets."""
-
-Hints = dict[int, list[int]]
-"""Rule index -> sorted exact end offsets of its context words in the text."""
 
 try:
     import hyperscan as _hs
@@ -66,85 +70,65 @@ def hyperscan_available() -> bool:
 class Backend(Protocol):
     name: str
 
-    def find(self, text: str) -> tuple[list[RawMatch], Hints, Hints]:
-        """All matches of all rules in ``text``, and per rule the ends of its context words and
-        of its anti-context words."""
+    def find(self, text: str) -> list[RawMatch]:
+        """All matches of all rules in ``text``."""
 
 
 class _Plan:
-    """How rules split into direct and context-required ones, and their context words; shared by
-    both backends so they compute the same thing."""
+    """How rules split into direct and context-required ones, and the context words of the
+    latter; shared by both backends so they compute the same thing."""
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
         self.words: list[str] = []          # context-word regexes, without boundaries
-        self.rule_words: dict[int, list[int]] = {}
-        self.rule_anti: dict[int, list[int]] = {}
         by_pattern: dict[str, int] = {}
-
-        def word_ids(patterns: list[str]) -> list[int]:
-            ids = []
-            for pattern in patterns:
+        self.direct: list[int] = []
+        self.gated: list[int] = []
+        self.reach: dict[int, tuple[int, int]] = {}
+        rule_words: dict[int, list[int]] = {}
+        for idx, rule in enumerate(rules):
+            if not rule.context_required:
+                self.direct.append(idx)
+                continue
+            self.gated.append(idx)
+            before, after = rule.hotword_window
+            self.reach[idx] = (after + rule.max_span + PAD, before + rule.max_span + PAD)
+            ids = rule_words[idx] = []
+            for pattern in rule.hotword_patterns:
                 if pattern not in by_pattern:
                     by_pattern[pattern] = len(self.words)
                     self.words.append(pattern)
                 ids.append(by_pattern[pattern])
-            return ids
-
-        self.direct: list[int] = []
-        self.gated: list[int] = []
-        self.reach: dict[int, int] = {}
-        for idx, rule in enumerate(rules):
-            if rule.hotword_patterns:
-                self.rule_words[idx] = word_ids(rule.hotword_patterns)
-            if rule.anti_context_patterns:
-                self.rule_anti[idx] = word_ids(rule.anti_context_patterns)
-            if rule.context_required:
-                self.gated.append(idx)
-                self.reach[idx] = max(rule.hotword_window) + 2 * rule.max_span + PAD
-            else:
-                self.direct.append(idx)
         self.word_rules: list[list[int]] = [[] for _ in self.words]
-        self.word_anti_rules: list[list[int]] = [[] for _ in self.words]
-        for idx, ids in self.rule_words.items():
+        for idx, ids in rule_words.items():
             for w in ids:
                 self.word_rules[w].append(idx)
-        for idx, ids in self.rule_anti.items():
-            for w in ids:
-                self.word_anti_rules[w].append(idx)
         self.word_regexes = [re.compile(rf"(?<![A-Za-z]){w}(?![A-Za-z])", re.I | re.ASCII)
                              for w in self.words]
 
-    def hints(self, word_ends: dict[int, list[int]]) -> tuple[Hints, Hints]:
-        """Per rule, the sorted ends of its context words and of its anti-context words."""
-        hot: dict[int, list[int]] = {}
-        anti: dict[int, list[int]] = {}
+    def word_hints(self, word_ends: dict[int, list[int]]) -> dict[int, list[int]]:
+        """Per context-required rule, the sorted ends of its context words."""
+        hints: dict[int, list[int]] = {}
         for w, ends in word_ends.items():
             for idx in self.word_rules[w]:
-                hot[idx] = sorted(hot[idx] + ends) if idx in hot else ends
-            for idx in self.word_anti_rules[w]:
-                anti[idx] = sorted(anti[idx] + ends) if idx in anti else ends
-        return hot, anti
+                hints[idx] = sorted(hints[idx] + ends) if idx in hints else ends
+        return hints
 
-    def gated_matches(self, text: str, hints: Hints) -> list[RawMatch]:
-        """Matches of context-required rules inside merged windows around their context words."""
+    def near_words(self, idx: int, matches: Iterable[re.Match[str]], ends: list[int]) -> list[RawMatch]:
+        """The matches of context-required rule ``idx`` whose value has a word end in its
+        hotword window (see the module docstring)."""
+        before, after = self.rules[idx].hotword_window
         out: list[RawMatch] = []
-        n = len(text)
-        for idx, positions in hints.items():
-            reach = self.reach.get(idx)
-            if reach is None:
+        count = len(ends)
+        for m in matches:
+            vs, ve = _value_span(m)
+            i = bisect.bisect_left(ends, vs - before)
+            if i < count and (ends[i] <= vs or ve < ends[i] <= ve + after):
+                out.append((idx, m.start(), m.end(), vs, ve))
                 continue
-            finditer = self.rules[idx].regex.finditer
-            k, count = 0, len(positions)
-            while k < count:
-                lo, hi = positions[k] - reach, positions[k] + reach
-                k += 1
-                while k < count and positions[k] - reach <= hi:
-                    hi = positions[k] + reach
-                    k += 1
-                for m in finditer(text, max(lo, 0), min(hi, n)):
-                    vs, ve = _value_span(m)
-                    out.append((idx, m.start(), m.end(), vs, ve))
+            i = bisect.bisect_right(ends, ve)
+            if i < count and ends[i] <= ve + after:
+                out.append((idx, m.start(), m.end(), vs, ve))
         return out
 
 
@@ -163,7 +147,7 @@ class PythonBackend:
         self.rules = rules
         self.plan = _Plan(rules)
 
-    def find(self, text: str) -> tuple[list[RawMatch], Hints, Hints]:
+    def find(self, text: str) -> list[RawMatch]:
         out: list[RawMatch] = []
         for idx in self.plan.direct:
             for m in self.rules[idx].regex.finditer(text):
@@ -174,9 +158,9 @@ class PythonBackend:
             ends = [m.end() for m in rx.finditer(text)]
             if ends:
                 word_ends[w] = ends
-        hints, anti = self.plan.hints(word_ends)
-        out.extend(self.plan.gated_matches(text, hints))
-        return out, hints, anti
+        for idx, ends in self.plan.word_hints(word_ends).items():
+            out.extend(self.plan.near_words(idx, self.rules[idx].regex.finditer(text), ends))
+        return out
 
 
 def _cache_dir() -> Path:
@@ -200,18 +184,18 @@ class HyperscanBackend:
         self.rules = rules
         self.plan = _Plan(rules)
         self.python = PythonBackend(rules)
-        self._reach = {idx: _reach(rules[idx]) for idx in self.plan.direct}
-        self.db = self._load_or_compile(cache_dir or _cache_dir())
+        self._reach = {idx: _reach(rule) for idx, rule in enumerate(rules)}
+        self._shift = {idx: rule.hs_end_shift for idx, rule in enumerate(rules)}
+
+        cache_dir = cache_dir or _cache_dir()
+        self.db = self._load_or_compile(cache_dir, *self._expressions())
+        self.gated_db = (self._load_or_compile(cache_dir, *self._gated_expressions())
+                         if self.plan.gated else None)
 
     # ------------------------------------------------------------------ compile / cache
     def _expressions(self) -> tuple[list[bytes], list[int], list[int]]:
-        base = _hs.HS_FLAG_PREFILTER
-        expressions, ids, flags = [], [], []
-        for idx in self.plan.direct:
-            rule = self.rules[idx]
-            expressions.append(rule.hs_pattern.encode())
-            ids.append(idx)
-            flags.append(base | (_hs.HS_FLAG_CASELESS if rule.ignore_case else 0))
+        """Direct rules (prefilter) and the context words of context-required rules (exact)."""
+        expressions, ids, flags = self._rule_expressions(self.plan.direct)
         for w, word in enumerate(self.plan.words):
             # Exact (not prefilter), both boundaries consumed; find() maps the end back.
             expressions.append(f"(?:^|[^A-Za-z]){word}(?:[^A-Za-z]|$)".encode())
@@ -219,8 +203,20 @@ class HyperscanBackend:
             flags.append(_hs.HS_FLAG_CASELESS)
         return expressions, ids, flags
 
-    def _load_or_compile(self, cache_dir: Path):  # noqa: ANN202 - hyperscan.Database
-        expressions, ids, flags = self._expressions()
+    def _gated_expressions(self) -> tuple[list[bytes], list[int], list[int]]:
+        return self._rule_expressions(self.plan.gated)
+
+    def _rule_expressions(self, indexes: list[int]) -> tuple[list[bytes], list[int], list[int]]:
+        expressions, ids, flags = [], [], []
+        for idx in indexes:
+            rule = self.rules[idx]
+            expressions.append(rule.hs_pattern.encode())
+            ids.append(idx)
+            flags.append(_hs.HS_FLAG_PREFILTER | (_hs.HS_FLAG_CASELESS if rule.ignore_case else 0))
+        return expressions, ids, flags
+
+    def _load_or_compile(self, cache_dir: Path, expressions: list[bytes], ids: list[int],
+                         flags: list[int]):  # noqa: ANN202 - hyperscan.Database
         version = getattr(_hs, "__version__", "0")
         blob = repr((rules_digest(self.rules), expressions, ids, flags, version)).encode()
         path = cache_dir / f"hs-{hashlib.sha256(blob).hexdigest()[:40]}.db"
@@ -245,21 +241,21 @@ class HyperscanBackend:
         return db
 
     # ------------------------------------------------------------------ scanning
-    def find(self, text: str) -> tuple[list[RawMatch], Hints, Hints]:
+    def find(self, text: str) -> list[RawMatch]:
         # One byte per character, so Hyperscan offsets are character offsets. Non-ASCII
         # characters become "?": no rule pattern or context word accepts a non-ASCII character
         # where it would reject "?" (checked by the conformance tests), so the prefilter still
         # over-reports, and context words are ASCII (checked by the rule loader).
-        data = text.encode("ascii", "replace")
         events: list[int] = []
         append = events.append
 
         def on_match(rule_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             append(rule_id << 32 | to)
 
+        data = text.encode("ascii", "replace")
         self.db.scan(data, match_event_handler=on_match)
         if not events:
-            return [], {}, {}
+            return []
         events.sort()
         out: list[RawMatch] = []
         word_ends: dict[int, list[int]] = {}
@@ -267,25 +263,70 @@ class HyperscanBackend:
         i, total = 0, len(events)
         while i < total:
             event_id = events[i] >> 32
-            j = i
+            j = i + 1
             while j < total and events[j] >> 32 == event_id:
                 j += 1
-            positions = [e & 0xFFFFFFFF for e in events[i:j]]
             if event_id >= HOTWORD_BASE:
+                positions = [(e & 0xFFFFFFFF) - 1 for e in events[i:j]]
                 # The match consumed the character after the word, except at the end of the text
                 # (context words end with a letter or digit, checked by the rule loader).
-                if positions[-1] == n and text[n - 1].isalnum() and text[n - 1].isascii():
-                    positions[-1] = n + 1
-                word_ends[event_id - HOTWORD_BASE] = [p - 1 for p in positions]
+                if positions[-1] == n - 1 and text[n - 1].isalnum() and text[n - 1].isascii():
+                    positions[-1] = n
+                word_ends[event_id - HOTWORD_BASE] = positions
             else:
+                shift = self._shift[event_id]
+                positions = [(e & 0xFFFFFFFF) - shift for e in events[i:j]]
                 before, after = self._reach[event_id]
                 for m in _confirm(self.rules[event_id].regex, before, after, positions, text, n):
                     vs, ve = _value_span(m)
                     out.append((event_id, m.start(), m.end(), vs, ve))
             i = j
-        hints, anti = self.plan.hints(word_ends)
-        out.extend(self.plan.gated_matches(text, hints))
-        return out, hints, anti
+        if word_ends:
+            out.extend(self._gated(text, data, word_ends))
+        return out
+
+    def _gated(self, text: str, data: bytes, word_ends: dict[int, list[int]]) -> list[RawMatch]:
+        """Context-required rules: scan the neighbourhoods of their words with the small
+        database, confirm its events like direct ones, keep matches near a word."""
+        hints = self.plan.word_hints(word_ends)
+        reach = self.plan.reach
+        spans = sorted((w - reach[idx][0], w + reach[idx][1]) for idx, ends in hints.items() for w in ends)
+        events: list[int] = []
+        n = len(text)
+        k, count = 0, len(spans)
+        while k < count:
+            lo, hi = spans[k]
+            k += 1
+            while k < count and spans[k][0] <= hi:
+                hi = max(hi, spans[k][1])
+                k += 1
+            lo, hi = max(lo, 0), min(hi, n)
+            append = events.append
+
+            def on_match(rule_id: int, _from: int, to: int, _flags: int, _ctx: object,
+                         base: int = lo) -> None:
+                append(rule_id << 32 | (to + base))
+
+            self.gated_db.scan(data[lo:hi], match_event_handler=on_match)
+        if not events:
+            return []
+        events.sort()
+        out: list[RawMatch] = []
+        i, total = 0, len(events)
+        while i < total:
+            idx = events[i] >> 32
+            j = i + 1
+            while j < total and events[j] >> 32 == idx:
+                j += 1
+            ends = hints.get(idx)
+            if ends:
+                shift = self._shift[idx]
+                positions = sorted({(e & 0xFFFFFFFF) - shift for e in events[i:j]})
+                before, after = self._reach[idx]
+                found = _confirm(self.rules[idx].regex, before, after, positions, text, n)
+                out.extend(self.plan.near_words(idx, found, ends))
+            i = j
+        return out
 
 
 def _reach(rule: Rule) -> tuple[int, int]:

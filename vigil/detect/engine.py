@@ -25,6 +25,8 @@ from vigil.detect.validators import VALIDATORS, is_placeholder
 
 DEFAULT_CHUNK_CHARS = 1 << 20
 CONTEXT_CHARS = 40
+_VERDICT_CACHE_SIZE = 1 << 16
+"""Validator results kept per engine (values repeat: the same e-mail in every message)."""
 
 
 
@@ -46,6 +48,12 @@ class _Candidate:
     pair_end: int = -1  # for paired findings: the span grows to cover the partner
     pair_start: int = -1
     partner: str = ""
+    masked: str | None = None  # computed once, for the finding and for the contexts it appears in
+
+    def mask(self) -> str:
+        if self.masked is None:
+            self.masked = mask(self.value, self.rule.mask, self.rule.mask_prefix)
+        return self.masked
 
 
 class Engine:
@@ -63,6 +71,9 @@ class Engine:
         self.overlap = widest + window + 2 * PAD + CONTEXT_CHARS
         self._by_id = {r.id: r for r in rules}
         self._paired_ids = {r.pair["rule"] for r in rules if r.pair}
+        self._verdicts: dict[tuple[str, str], bool | int] = {}  # validator results by value
+        self._document = ""
+        self._test_code: bool | None = None
 
     def __repr__(self) -> str:  # the key never appears
         return f"Engine(rules={len(self.rules)}, backend={self.backend.name!r})"
@@ -115,6 +126,14 @@ class Engine:
         """Findings in ``text`` (bytes are decoded as UTF-8 with replacement), by start offset."""
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = bytes(text).decode("utf-8", errors="replace")
+        self._document = text  # whole-document signals are computed from it on demand
+        self._test_code = None
+        try:
+            return self._scan_document(text)
+        finally:
+            self._document = ""  # do not keep the caller's text alive
+
+    def _scan_document(self, text: str) -> list[Finding]:
         n = len(text)
         if n <= self.chunk_chars + self.overlap:
             return self._scan_view(text, 0, 0, n)
@@ -150,10 +169,14 @@ class Engine:
     def _candidates(self, text: str) -> list[_Candidate]:
         """Confirmed matches with their likelihood rank; those that cannot reach the reporting
         threshold are dropped before their (costlier) validators run."""
+        matches = self.backend.find(text)
+        if not matches:
+            return []
         out: list[_Candidate] = []
         rules = self.rules
         floor = self.min_likelihood
-        matches, hints, anti = self.backend.find(text)
+        paired = self._paired_ids
+        verdicts = self._verdicts
         for idx, _s, _e, vs, ve in matches:
             rule = rules[idx]
             value = text[vs:ve]
@@ -166,24 +189,27 @@ class Engine:
             rank = rule.likelihood
             if rule.hotword_regex is not None:
                 before, after = rule.hotword_window
-                ends = hints.get(idx)
-                # A context word counts when it ends at most `before` chars before the value or
-                # at most `after` chars after it.
-                if ends and (_any_between(ends, vs - before - 1, vs) or _any_between(ends, ve, ve + after)):
+                if _word_near(rule.hotword_regex, rule.hotword_width, text, vs, ve, before, after):
                     rank += rule.hotword_boost
                 else:
                     rank += rule.missing_hotword
             if rule.anti_context_regex is not None:
                 before, after = rule.anti_context_window
-                ends = anti.get(idx)
-                if ends and (_any_between(ends, vs - before - 1, vs) or _any_between(ends, ve, ve + after)):
+                if _word_near(rule.anti_context_regex, rule.anti_context_width, text, vs, ve, before, after):
                     rank += rule.anti_context_penalty
+            if rule.test_code_penalty and self._in_test_code():
+                rank += rule.test_code_penalty
             # Validators only keep, drop or lower a candidate, so stop early when it cannot be reported.
             threshold = rule.min_likelihood if rule.min_likelihood is not None else floor
-            if rank < threshold and not rule.pair and rule.id not in self._paired_ids:
+            if rank < threshold and not rule.pair and rule.id not in paired:
                 continue
             if rule.validator is not None:
-                verdict = VALIDATORS[rule.validator](value)
+                key = (rule.validator, value)
+                verdict = verdicts.get(key)
+                if verdict is None:
+                    if len(verdicts) >= _VERDICT_CACHE_SIZE:
+                        verdicts.clear()
+                    verdict = verdicts[key] = VALIDATORS[rule.validator](value)
                 if verdict is False:
                     continue
                 if verdict is not True:
@@ -198,6 +224,12 @@ class Engine:
                 continue
             out.append(_Candidate(rule, vs, ve, min(max(rank, 0), 4), value))
         return out
+
+    def _in_test_code(self) -> bool:
+        """Whether the document being scanned is a unit-test module (computed once per scan)."""
+        if self._test_code is None:
+            self._test_code = is_test_code(self._document)
+        return self._test_code
 
     def _pair(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """Merge a rule's candidate with the nearest candidate of its ``pair.rule`` in range."""
@@ -234,7 +266,7 @@ class Engine:
     def _finding(self, c: _Candidate, text: str, everything: "_SpanIndex", offset: int) -> Finding:
         rule = c.rule
         start, end = _span(c)
-        masked = mask(c.value, rule.mask, rule.mask_prefix)
+        masked = c.mask()
         normalized = normalize(c.value, rule.normalize)
         if c.partner:
             normalized += "\x00" + c.partner
@@ -246,18 +278,39 @@ class Engine:
         )
 
 
+_TEST_CODE = re.compile(
+    r"^[ \t]*(?:import (?:unittest|pytest|doctest)\b|from (?:unittest|pytest)\b[\w.]* import "
+    r"|from test(?:\.support)?[\w.]* import |import \"testing\"|import (?:static )?org\.junit\.)"
+    r"|^func Test\w*\(t \*testing\.T\)", re.M)
+_TEST_CODE_WORDS = ("unittest", "pytest", "doctest", "from test", "testing", "org.junit")
+
+
+def is_test_code(text: str) -> bool:
+    """Whether ``text`` is a unit-test module: Python ``unittest``/``pytest``/``doctest`` or the
+    CPython ``test`` package, Go ``testing``, JUnit. Contact details there are fixtures."""
+    return any(w in text for w in _TEST_CODE_WORDS) and _TEST_CODE.search(text) is not None
+
+
 def _reload(key: bytes, custom_rules: Any, backend: str, min_likelihood: str, chunk_chars: int,
             cache_dir: Path | None) -> Engine:
     return Engine.load(key, custom_rules=custom_rules, backend=backend, min_likelihood=min_likelihood,
                        chunk_chars=chunk_chars, cache_dir=cache_dir)
 
 
-def _any_between(positions: list[int] | None, lo: int, hi: int) -> bool:
-    """Whether a sorted list holds a position in ``(lo, hi]``."""
-    if not positions:
-        return False
-    i = bisect.bisect_right(positions, lo)
-    return i < len(positions) and positions[i] <= hi
+def _word_near(regex: re.Pattern[str], width: int, text: str, vs: int, ve: int, before: int,
+               after: int) -> bool:
+    """Whether a context word (a match of ``regex``, at most ``width`` chars) ends at most
+    ``before`` chars before the value ``text[vs:ve]`` or at most ``after`` chars after it.
+
+    The search runs only in that neighbourhood; the word regex's own lookarounds see the
+    characters around it (``pos`` does not hide what lies before, ``endpos`` one char past the
+    window lets a word ending at the window edge check its right boundary)."""
+    lo = vs - before - width
+    for m in regex.finditer(text, lo if lo > 0 else 0, ve + after + 1):
+        end = m.end()
+        if vs - before <= end <= vs or ve < end <= ve + after:
+            return True
+    return False
 
 
 def _span(c: _Candidate) -> tuple[int, int]:
@@ -296,6 +349,10 @@ def _resolve_overlaps(cands: list[_Candidate]) -> list[_Candidate]:
 _DIGIT_RUN = re.compile(r"\d{6,}")
 
 
+def _stars(m: re.Match[str]) -> str:
+    return "*" * (m.end() - m.start())
+
+
 class _SpanIndex:
     """Candidates sorted by start, to find those overlapping a context window quickly."""
 
@@ -320,10 +377,10 @@ def _context(text: str, start: int, end: int, everything: _SpanIndex) -> str:
         if e <= pos:
             continue
         if s > pos:
-            parts.append(_DIGIT_RUN.sub(lambda m: "*" * len(m.group()), text[pos:s]))
+            parts.append(_DIGIT_RUN.sub(_stars, text[pos:s]))
         if s >= pos:
-            parts.append("[" + mask(c.value, c.rule.mask, c.rule.mask_prefix) + "]")
+            parts.append("[" + c.mask() + "]")
         pos = max(pos, e)
     if pos < hi:
-        parts.append(_DIGIT_RUN.sub(lambda m: "*" * len(m.group()), text[pos:hi]))
+        parts.append(_DIGIT_RUN.sub(_stars, text[pos:hi]))
     return " ".join("".join(parts).split())

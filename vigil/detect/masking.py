@@ -8,7 +8,6 @@ stored.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from typing import Callable
@@ -127,4 +126,4 @@ def normalize(value: str, style: str) -> str:
 
 def fingerprint(key: bytes, normalized: str) -> str:
     """HMAC-SHA256 (hex) of a normalised value under the installation key."""
-    return hmac.new(key, normalized.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, normalized.encode("utf-8", "surrogatepass"), "sha256").hex()

@@ -38,7 +38,7 @@ _RULE_KEYS = {
     "likelihood", "severity", "validator", "min_entropy", "hotwords", "hotword_window",
     "hotword_boost", "missing_hotword", "anti_context", "anti_context_window",
     "anti_context_penalty", "placeholders", "allowlist", "mask", "mask_prefix", "normalize",
-    "pair", "examples", "min_likelihood", "min_length", "anchor_reach",
+    "pair", "examples", "min_likelihood", "min_length", "anchor_reach", "test_code_penalty",
 }
 
 
@@ -102,6 +102,7 @@ class Rule:
     normalize: str = "none"
     pair: dict[str, Any] | None = None
     min_likelihood: int | None = None
+    test_code_penalty: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)
     # Compiled/derived (not YAML):
     regex: re.Pattern[str] = field(init=False, repr=False)
@@ -109,6 +110,8 @@ class Rule:
     hotword_regex: re.Pattern[str] | None = field(init=False, repr=False)
     anti_context_regex: re.Pattern[str] | None = field(init=False, repr=False)
     allowlist_regex: re.Pattern[str] | None = field(init=False, repr=False)
+    hotword_width: int = field(init=False, default=0, repr=False)
+    anti_context_width: int = field(init=False, default=0, repr=False)
     extra_validator: Any = field(default=None, repr=False)
 
     @classmethod
@@ -158,6 +161,7 @@ class Rule:
                 pair=data.get("pair"),
                 min_likelihood=(likelihood_rank(str(data["min_likelihood"]))
                                 if data.get("min_likelihood") else None),
+                test_code_penalty=int(data.get("test_code_penalty", 0)),
                 examples={k: list(v or []) for k, v in (data.get("examples") or {}).items()},
             )
         except (TypeError, ValueError) as exc:
@@ -210,6 +214,9 @@ class Rule:
                                 "letter or digit")
         self.hotword_regex = _words_regex(self.hotwords)
         self.anti_context_regex = _words_regex(self.anti_context)
+        # Longest context word (chars): how far before a window a word may start.
+        self.hotword_width = width(self.hotword_regex.pattern) if self.hotword_regex else 0
+        self.anti_context_width = width(self.anti_context_regex.pattern) if self.anti_context_regex else 0
         try:
             self.allowlist_regex = (re.compile("|".join(f"(?:{a})" for a in self.allowlist))
                                     if self.allowlist else None)
@@ -235,7 +242,15 @@ class Rule:
         superset with the same end offsets."""
         if self.anchor is not None:
             return self.anchor
-        return _consuming_lookbehind(self.pattern)
+        return _consuming_lookahead(_consuming_lookbehind(self.pattern))
+
+    @property
+    def hs_end_shift(self) -> int:
+        """How many characters past the match end a Hyperscan event of ``hs_pattern`` may lie
+        (1 when a trailing lookahead became a consumed character, see ``_consuming_lookahead``)."""
+        if self.anchor is not None:
+            return 0
+        return int(_TRAILING_LOOKAHEAD.search(self.pattern) is not None)
 
     @property
     def anti_context_patterns(self) -> list[str]:
@@ -265,6 +280,23 @@ def _consuming_lookbehind(pattern: str) -> str:
     if not m:
         return pattern
     return f"(?:^|[^{m.group(1)}])" + pattern[m.end():]
+
+
+_TRAILING_LOOKAHEAD = re.compile(
+    r"\(\?!(?:\[(?P<cls>(?:[^\]\\^]|\\.)(?:[^\]\\]|\\.)*)\]|(?P<esc>\\[dws]))(?:\|[^()]*)?\)$")
+
+
+def _consuming_lookahead(pattern: str) -> str:
+    """``…(?![X])`` or ``…(?![X]|…)`` at the end becomes ``…(?:[^X]|$)``.
+
+    Prefilter mode drops lookarounds, so a trailing ``[…]{50,300}(?![…])`` would make Hyperscan
+    report every end between 50 and 300 characters. Consuming one character that is not in the
+    class keeps a superset of the matches (``(?!X|Y)`` implies ``(?!X)``) with one event per
+    match, at most one character past its end (``hs_end_shift``)."""
+    m = _TRAILING_LOOKAHEAD.search(pattern)
+    if not m:
+        return pattern
+    return pattern[:m.start()] + f"(?:[^{m.group('cls') or m.group('esc')}]|$)"
 
 
 def load_rule_file(path: Path) -> list[Rule]:

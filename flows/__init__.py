@@ -1,0 +1,1 @@
+"""Prefect flows: the forward and historical scans (logic lives in ``vigil.scan``)."""

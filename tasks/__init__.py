@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers (retries, logging, artifacts) around ``vigil.scan``."""

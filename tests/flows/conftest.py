@@ -1,0 +1,20 @@
+"""Prefect settings for the flow tests; the only place in the suite where Prefect starts.
+
+PREFECT_HOME is a reusable folder next to this file (it ignores itself in git), so the SQLite
+schema is migrated once per machine; the first flow call of the session starts Prefect's
+temporary local server and later calls reuse it.
+"""
+
+import os
+import pathlib
+
+_HOME = pathlib.Path(__file__).parent / ".prefect-test"
+_HOME.mkdir(exist_ok=True)
+(_HOME / ".gitignore").write_text("*\n")
+
+os.environ["PREFECT_HOME"] = str(_HOME)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_TASKS_DEFAULT_NO_CACHE", "true")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.pop("PREFECT_API_URL", None)

@@ -1,0 +1,60 @@
+"""Human-readable summaries of a scan run (no content, masked values only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def summary_markdown(summary: Any) -> str:
+    """A markdown report: objects scanned, skipped by reason, findings by infotype and severity,
+    API requests used."""
+    c = summary.counts
+    lines = [
+        f"# {summary.run_type.capitalize()} scan `{summary.run_id}`: {summary.status}",
+        "",
+        f"Window: from {summary.window.start:%Y-%m-%d %H:%M} UTC"
+        + (f" to {summary.window.end:%Y-%m-%d %H:%M} UTC" if summary.window.end else " (incremental)"),
+        "",
+        "| | |", "|---|---:|",
+        f"| chats listed in scope | {c['chats_seen']} |",
+        f"| chats fetched (new or changed) | {c['chats_fetched']} |",
+        f"| projects inspected | {c['projects_seen']} |",
+        f"| objects scanned | {c['objects_scanned']} |",
+        f"| objects skipped | {summary.objects_skipped} |",
+        f"| bytes scanned | {summary.bytes_scanned:,} |",
+        f"| findings | {c['findings']} |",
+        f"| chat events | {c['chat_events']} |",
+        f"| activities landed | {c['activities']} |",
+        f"| API requests used | {summary.requests} |",
+        f"| 429 responses seen | {summary.rate_limited} |",
+        f"| retries | {summary.retries} |",
+    ]
+    if summary.skipped:
+        lines += ["", "## Skipped by reason", "", "| reason | objects |", "|---|---:|"]
+        lines += [f"| {reason} | {n} |" for reason, n in sorted(summary.skipped.items())]
+    if summary.findings_by:
+        lines += ["", "## Findings by infotype and severity", "",
+                  "| infotype | severity | findings |", "|---|---|---:|"]
+        for (infotype, severity), n in sorted(summary.findings_by.items(),
+                                              key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"| {infotype} | {severity} | {n} |")
+    if summary.error:
+        lines += ["", f"Run failed: `{summary.error}`"]
+    return "\n".join(lines) + "\n"
+
+
+def top_findings_table(summary: Any) -> list[dict[str, Any]]:
+    """The run's most severe findings as table rows (masked values only)."""
+    return [dict(row) for row in summary.top_findings]
+
+
+def summary_text(summary: Any) -> str:
+    """A few plain lines for the terminal."""
+    c = summary.counts
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(summary.skipped.items())) or "none"
+    return (f"{summary.run_type} scan {summary.run_id}: {summary.status}\n"
+            f"  chats in scope {c['chats_seen']} (fetched {c['chats_fetched']}), projects {c['projects_seen']}, "
+            f"activities {c['activities']}\n"
+            f"  objects scanned {c['objects_scanned']}, skipped {summary.objects_skipped} ({skipped})\n"
+            f"  findings {c['findings']}; API requests {summary.requests}, 429s {summary.rate_limited}, "
+            f"retries {summary.retries}")

@@ -1,0 +1,193 @@
+"""The three things a scan walks (chats, projects, the Activity Feed) and how each resumes.
+
+A source turns its checkpoint state into one list request (``fetch``) and computes the state
+that resumes just after a page (``advance``). The runner saves that state only after the page's
+rows have landed, so a crash replays at most one page. Forward and historical scans use the same
+sources with different states: the forward state follows the API's own cursors indefinitely;
+a historical state is bounded by its window and lives in its own namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from vigil.scan.fetch import Fetcher, ListPage
+
+PROJECT_OVERLAP = timedelta(minutes=2)  # re-read projects touched just before the last walk
+ACTIVITY_OVERLAP = timedelta(minutes=5)  # re-poll behind the feed cursor for late or tied rows
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def newest_time(records: list[dict[str, Any]], current: str | None) -> str | None:
+    """The latest ``created_at`` among ``records`` and ``current`` (ISO text), as ISO text."""
+    best = datetime.fromisoformat(current.replace("Z", "+00:00")) if current else None
+    for r in records:
+        try:
+            ts = datetime.fromisoformat(str(r.get("created_at")).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=timezone.utc)
+        if best is None or ts > best:
+            best = ts
+    return iso(best) if best else None
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a run covers: content modified in ``[start, end)``; ``end`` None = up to now."""
+
+    start: datetime
+    end: datetime | None = None
+
+
+class Source:
+    """One walk over a list endpoint."""
+
+    name = ""
+    historical = False
+
+    def __init__(self, window: Window, run_started: datetime, historical: bool):
+        self.window = window
+        self.run_started = run_started
+        self.historical = historical
+
+    def fetch(self, fetcher: Fetcher, state: Mapping[str, Any]) -> ListPage:  # pragma: no cover
+        raise NotImplementedError
+
+    def advance(self, state: Mapping[str, Any], page: ListPage) -> dict[str, Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def finish(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """State after the walk reached its end (default: unchanged)."""
+        return dict(state)
+
+    def more(self, state: Mapping[str, Any], page: ListPage) -> bool:
+        """Whether the walk continues after ``page`` (``state`` is the state after it)."""
+        return page.has_more
+
+
+class ChatSource(Source):
+    """Org-wide chats ordered by ``updated_at``; resumes on the saved ``after_id``."""
+
+    name = "chats"
+
+    def fetch(self, fetcher: Fetcher, state: Mapping[str, Any]) -> ListPage:
+        if self.historical:
+            return fetcher.chats_page(after_id=state.get("after_id"),
+                                      updated_gte=iso(self.window.start),
+                                      updated_lt=iso(self.window.end) if self.window.end else None)
+        if state.get("after_id"):
+            return fetcher.chats_page(after_id=state["after_id"])
+        return fetcher.chats_page(updated_gte=state.get("since") or iso(self.window.start))
+
+    def advance(self, state: Mapping[str, Any], page: ListPage) -> dict[str, Any]:
+        new = dict(state)
+        if page.cursor:
+            new["after_id"] = page.cursor
+        return new
+
+
+class ProjectSource(Source):
+    """Projects updated since the last complete walk (page tokens are valid within one walk)."""
+
+    name = "projects"
+
+    def _bounds(self, state: Mapping[str, Any]) -> tuple[str, str | None]:
+        if self.historical:
+            return iso(self.window.start), iso(self.window.end) if self.window.end else None
+        return state.get("walk_since") or state.get("since") or iso(self.window.start), None
+
+    def fetch(self, fetcher: Fetcher, state: Mapping[str, Any]) -> ListPage:
+        since, until = self._bounds(state)
+        return fetcher.projects_page(page=state.get("page"), updated_gte=since, updated_lt=until)
+
+    def advance(self, state: Mapping[str, Any], page: ListPage) -> dict[str, Any]:
+        new = dict(state)
+        if not self.historical and "walk_since" not in new:
+            new["walk_since"] = self._bounds(state)[0]
+            new["walk_started"] = iso(self.run_started)
+        new["page"] = page.cursor if page.has_more else None
+        return new
+
+    def finish(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        if self.historical:
+            return dict(state)
+        started = state.get("walk_started") or iso(self.run_started)
+        since = datetime.fromisoformat(started.replace("Z", "+00:00")) - PROJECT_OVERLAP
+        return {"since": iso(since)}
+
+
+class ActivitySource(Source):
+    """The Activity Feed (newest first). Forward: catch up with ``before_id`` = saved ``first_id``.
+
+    The forward scan's first run walks back to the window start with ``after_id`` and remembers
+    the newest id it saw; from then on each run catches up on what is newer, then re-polls the
+    last few minutes once (``created_at.gte``): rows indexed late, or sharing the cursor's
+    timestamp, can sort behind the cursor, and ids make the overlap harmless.
+    """
+
+    name = "activities"
+
+    def fetch(self, fetcher: Fetcher, state: Mapping[str, Any]) -> ListPage:
+        if self.historical:
+            return fetcher.activities_page(after_id=state.get("after_id"),
+                                           created_gte=iso(self.window.start),
+                                           created_lt=iso(self.window.end) if self.window.end else None)
+        if state.get("phase") == "overlap":
+            return fetcher.activities_page(created_gte=state["overlap_from"])
+        if state.get("first_id"):
+            return fetcher.activities_page(before_id=state["first_id"])
+        return fetcher.activities_page(after_id=state.get("backfill_after_id"),
+                                       created_gte=state.get("since") or iso(self.window.start))
+
+    def advance(self, state: Mapping[str, Any], page: ListPage) -> dict[str, Any]:
+        new = dict(state)
+        if self.historical:
+            if page.cursor:
+                new["after_id"] = page.cursor
+        elif state.get("phase") == "overlap":
+            new.pop("overlap_from")
+            new["phase"] = "overlapped"  # one page only; older rows were covered by earlier runs
+        elif state.get("first_id"):
+            if page.cursor:
+                new["first_id"] = page.cursor
+            new["newest_at"] = newest_time(page.records, new.get("newest_at"))
+            if not page.has_more and new.get("newest_at"):
+                newest_at = datetime.fromisoformat(new["newest_at"].replace("Z", "+00:00"))
+                new["phase"] = "overlap"
+                new["overlap_from"] = iso(newest_at - ACTIVITY_OVERLAP)
+        else:
+            if page.first_id and not new.get("backfill_newest"):
+                new["backfill_newest"] = page.first_id
+                new["newest_at"] = newest_time(page.records, None)
+            if page.cursor:
+                new["backfill_after_id"] = page.cursor
+        return new
+
+    def more(self, state: Mapping[str, Any], page: ListPage) -> bool:
+        if state.get("phase") == "overlap":
+            return True  # the catch-up just ended: one re-poll page follows
+        return page.has_more and state.get("phase") != "overlapped"
+
+    def finish(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        if self.historical or state.get("first_id"):
+            done = dict(state)
+            done.pop("phase", None)
+            return done
+        if state.get("backfill_newest"):
+            return {"first_id": state["backfill_newest"], "newest_at": state.get("newest_at")}
+        return dict(state)  # nothing in the feed yet: the next run walks the same window again
+
+
+def make_sources(window: Window, run_started: datetime, historical: bool,
+                 include: tuple[str, ...] = ("activities", "projects", "chats")) -> list[Source]:
+    """The sources of a run, in the order they are walked."""
+    kinds = {"activities": ActivitySource, "projects": ProjectSource, "chats": ChatSource}
+    return [kinds[name](window, run_started, historical) for name in include]
