@@ -276,9 +276,20 @@ def test_yaml_alias_bomb_is_bounded():
     assert peak < 16
 
 
-def test_deeply_nested_json_is_limit_exceeded():
-    result = extract(b"[" * 200_000 + b"]" * 200_000, "deep.json")
-    assert (result.status, result.reason) == ("skipped", "limit_exceeded")
+def test_deeply_nested_json_is_read_as_text_and_located_within_bounds():
+    """Too deep for the JSON parser, not for the raw text: the value is still found, and its path
+    stops growing at MAX_JSON_DEPTH (a path per level would be quadratic in memory)."""
+    from vigil.extract.positions import MAX_JSON_DEPTH
+
+    data = b"[" * 200_000 + b'"AKIAIOSFODNN7EXAMPLE"' + b"]" * 200_000
+    result, peak = peak_mib(lambda: extract(data, "deep.json"))
+    assert result.status == "extracted"
+    [segment] = result.segments
+    start = segment.text.index("AKIA")
+    place, peak_place = peak_mib(lambda: segment.place(start, start + 20))
+    assert place.locator == "json:$" + "[0]" * MAX_JSON_DEPTH
+    assert (place.start, place.line, place.column) == (200_001, 1, 200_002)
+    assert peak < 16 and peak_place < 64
 
 
 # -- encodings, empty and mislabelled files -----------------------------------------------------
@@ -387,18 +398,26 @@ def test_time_budget_gives_timeout(monkeypatch):
 
     ticks = itertools.count()
     monkeypatch.setattr(context, "time", types.SimpleNamespace(monotonic=lambda: float(next(ticks))))
-    data = b"".join(documents.oversized("csv", MIB))
-    result = extract(data, "big.csv", limits=ExtractLimits(time_budget_s=50))
+    data = _many_members(300)
+    result = extract(data, "big.zip", limits=ExtractLimits(time_budget_s=50))
     assert result.status == "extracted"  # partial: what was read before the budget ran out
     assert 0 < result.segment_count < 100
-    assert (result.skips[-1].reason, result.skips[-1].locator) == ("timeout", "")
-    nothing = extract(data, "big.csv", limits=ExtractLimits(time_budget_s=0.5))
+    assert result.skips[-1].reason == "timeout" and result.skips[-1].locator.startswith("notes/")
+    nothing = extract(data, "big.zip", limits=ExtractLimits(time_budget_s=0.5))
     assert (nothing.status, nothing.reason) == ("skipped", "timeout")
 
 
+def _many_members(n):
+    """A zip of ``n`` small text files (a text file is one segment, so segments come from members)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(n):
+            zf.writestr(f"notes/{i}.txt", f"value {i}\n")
+    return buf.getvalue()
+
+
 def test_segment_cap_gives_partial_result():
-    data = ("id,v\n" + "".join(f"{i},value {i}\n" for i in range(100))).encode()
-    result = extract(data, "s.csv", limits=ExtractLimits(max_segments=10))
+    result = extract(_many_members(100), "s.zip", limits=ExtractLimits(max_segments=10))
     assert result.status == "extracted" and result.segment_count == 10
     assert result.skips[-1].reason == "limit_exceeded"
 

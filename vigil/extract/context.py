@@ -70,9 +70,10 @@ class Context:
         return Context(self.budget, self.member_path(name), self.depth + 1, ancestors)
 
     # -- output ----------------------------------------------------------------------------
-    def add(self, position: str, text: str, lines: bool = False) -> None:
+    def add(self, position: str, text: str, lines: bool = False, positions=None) -> None:  # noqa: ANN001
         """Record a segment (empty or whitespace-only text is dropped); ``lines``: the text's
-        line breaks are the document's, so ``Segment.locator_at`` can refine ``line:N``."""
+        line breaks are the document's, so ``Segment.place`` can refine ``line:N``;
+        ``positions``: how offsets in ``text`` map to the object (``vigil.extract.positions``)."""
         if not text or text.isspace():
             return
         budget = self.budget
@@ -83,7 +84,7 @@ class Context:
         if budget.text_chars > self.limits.max_text_chars:
             raise BudgetExhausted("limit_exceeded",
                                   f"more than {self.limits.max_text_chars} characters of text")
-        budget.segments.append(Segment(self.locator(position), text, lines))
+        budget.segments.append(Segment(self.locator(position), text, lines, positions))
 
     def skip(self, locator: str, reason: str, detail: str = "") -> None:
         self.budget.skips.append(Skip(locator, reason, detail))

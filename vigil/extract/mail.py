@@ -8,6 +8,10 @@ anything to disk.
 Locators: ``header:NAME`` per header, ``body`` per text body (HTML bodies reduced to text), and
 attachments as members ``attachments/NAME`` extracted through the same pipeline
 (``attachments/report.pdf#page:2``). Nested messages recurse the same way.
+
+A plain single-part message (text/plain, no transfer encoding, no encoded words) is one segment:
+the whole decoded file, so offsets, line and column are the file's; the locator of a match is
+still the header or the body holding it (``vigil.extract.positions.Regions``).
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ import email.header
 import email.policy
 from email.message import Message
 
+import re
+
 from vigil.extract.context import Context, Skipped
 from vigil.extract.markup import extract_html
+from vigil.extract.positions import Regions
+from vigil.extract.text import decode_text
 
 _SKIPPED_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version",
                               "content-disposition", "x-ms-has-attach"})
@@ -45,6 +53,8 @@ def extract_eml(ctx: Context, data: bytes, fmt: str, name: str) -> None:
     message = email.message_from_bytes(data, policy=email.policy.compat32)
     if not message.keys() and not message.get_payload():
         raise Skipped("corrupt", "no e-mail headers or body")
+    if _add_plain_message(ctx, message, data):
+        return
     for key, value in message.items():
         if key.lower() not in _SKIPPED_HEADERS:
             ctx.add(f"header:{key}", _header_text(value))
@@ -74,6 +84,42 @@ def extract_eml(ctx: Context, data: bytes, fmt: str, name: str) -> None:
             continue
         member = _unique(_safe_name(filename, f"part-{number}"), used)
         extract_member(ctx, f"attachments/{member}", payload)
+
+
+_HEADER_START = re.compile(r"^([!-9;-~]+):", re.M)
+_BODY_BREAK = re.compile(r"\r?\n\r?\n")
+
+
+def _add_plain_message(ctx: Context, message: Message, data: bytes) -> bool:
+    """A single-part plain-text message without transfer or header encoding: the decoded file as
+    one segment, located per header and body. False when the message needs decoding."""
+    if message.is_multipart() or message.get_content_type() != "text/plain":
+        return False
+    encoding = (message.get("Content-Transfer-Encoding") or "7bit").strip().lower()
+    charset = (message.get_content_charset() or "us-ascii").lower()
+    if encoding not in ("7bit", "8bit") or charset not in ("us-ascii", "ascii", "utf-8", "utf8"):
+        return False
+    try:
+        text = decode_text(data)
+    except Skipped:
+        return False
+    if "=?" in text[:_header_end(text)]:
+        return False
+    split = _BODY_BREAK.search(text)
+    head_end = split.start() if split else len(text)
+    regions = [(m.start(), ctx.locator(f"header:{m.group(1)}"))
+               for m in _HEADER_START.finditer(text, 0, head_end)]
+    if not regions or regions[0][0] != 0:
+        return False
+    if split:
+        regions.append((split.end(), ctx.locator("body")))
+    ctx.add(f"header:{_HEADER_START.match(text).group(1)}", text, positions=Regions(regions))
+    return True
+
+
+def _header_end(text: str) -> int:
+    split = _BODY_BREAK.search(text)
+    return split.start() if split else len(text)
 
 
 def _leaf_parts(message: Message):

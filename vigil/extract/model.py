@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
+
+from vigil.extract.positions import Place, Positions, line_column
 
 MIB = 1024 * 1024
 
@@ -30,26 +33,40 @@ SKIP_REASONS = (
 _LINE_TAIL = re.compile(r"(^|#|/)line:(\d+)$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Segment:
     """A piece of extracted text and where it was found.
 
-    For ``line:N`` locators of text-like formats (``lines`` is true) the segment can span
-    several lines (a paragraph of up to 64 lines, or a CSV record); N is its first line.
-    ``locator_at(offset)`` gives the exact line of a character offset inside ``text``.
+    ``place(start, end)`` turns offsets into ``text`` (what detection scanned) into the match's
+    locator, offsets, line and column in its object (see ``vigil.extract.positions``): for
+    plain-text formats the segment is the whole decoded file; for markup the positions are the
+    source's; for tables the cell's. ``locator_at(offset)`` is the locator alone.
+
+    Without ``positions`` (container parts: pages, paragraphs, slides …) offsets, line and column
+    are within ``text``; with ``lines`` (each ``\\n`` of text is a line break of the document)
+    a ``line:N`` locator is moved down to the match's line.
     """
 
     locator: str
     text: str
-    lines: bool = False  # each "\n" in text is a physical line break after the locator's line
+    lines: bool = False
+    positions: Any = field(default=None, compare=False, repr=False)
+
+    def place(self, start: int, end: int) -> Place:
+        """Where ``text[start:end]`` lies in the object."""
+        if self.positions is not None:
+            return self.positions.place(self.text, self.locator, start, end)
+        line, column = line_column(self.text, start)
+        locator = self.locator
+        if self.lines:
+            match = _LINE_TAIL.search(locator)
+            if match:
+                locator = locator[: match.start(2)] + str(int(match.group(2)) + line - 1)
+        return Place(locator, start, end, line, column)
 
     def locator_at(self, offset: int) -> str:
-        """Locator of the character at ``offset`` in ``text`` (line-exact for ``line:N``)."""
-        match = _LINE_TAIL.search(self.locator) if self.lines else None
-        if not match:
-            return self.locator
-        line = int(match.group(2)) + self.text.count("\n", 0, max(0, offset))
-        return self.locator[: match.start(2)] + str(line)
+        """Locator of the character at ``offset`` in ``text``."""
+        return self.place(max(0, offset), max(0, offset) + 1).locator
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,14 +6,19 @@ bounded and entity expansion off. Password-protected packages are recognised fro
 ``encryption-data`` and skipped as ``encrypted``.
 
 Locators: ODT ``paragraph:N`` (text:p / text:h outside tables, document order, 1-based) and
-``table:T/row:R/col:C``; ODS ``sheet:NAME!A1`` per non-empty cell; ODP ``slide:N`` and
-``slide:N/notes``.
+``table:T/row:R/col:C``; ODS ``sheet:NAME!A1`` per cell; ODP ``slide:N`` and ``slide:N/notes``.
+Tables and sheets are one segment each, rows as lines and cells separated by tabs (see
+``vigil.extract.ooxml``).
 """
 
 from __future__ import annotations
 
 from vigil.extract.containers import iterparse_part, open_zip, parse_small_part
 from vigil.extract.context import Context, Skipped
+from vigil.extract.positions import TableBuilder
+
+MAX_REPEAT = 64
+"""A cell repeated with ``number-columns-repeated`` is written at most this many times."""
 
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
@@ -54,6 +59,8 @@ def extract_odt(ctx: Context, data: bytes, fmt: str, name: str) -> None:
         paragraph_no = table_no = row = col = 0
         table_depth = 0
         cell: list[str] = []
+        cells: list[tuple[str, str]] = []
+        table: TableBuilder | None = None
         for event, elem in iterparse_part(zf, "content.xml", ctx):
             tag = elem.tag
             if event == "start":
@@ -62,9 +69,11 @@ def extract_odt(ctx: Context, data: bytes, fmt: str, name: str) -> None:
                     if table_depth == 1:
                         table_no += 1
                         row = 0
+                        table = TableBuilder()
                 elif tag == TABLE + "table-row" and table_depth == 1:
                     row += 1
                     col = 0
+                    cells = []
                 elif tag in (TABLE + "table-cell", TABLE + "covered-table-cell") and table_depth == 1:
                     col += 1
                     cell = []
@@ -77,14 +86,31 @@ def extract_odt(ctx: Context, data: bytes, fmt: str, name: str) -> None:
                     cell.append(element_text(elem))
                 elem.clear()
             elif tag in (TABLE + "table-cell", TABLE + "covered-table-cell") and table_depth == 1:
-                ctx.add(f"table:{table_no}/row:{row}/col:{col}", "\n".join(cell))
-                col += int(elem.get(TABLE + "number-columns-repeated", "1") or 1) - 1
+                cells.append(("\n".join(cell), ctx.locator(f"table:{table_no}/row:{row}/col:{col}")))
+                repeat = int(elem.get(TABLE + "number-columns-repeated", "1") or 1)
+                for _ in range(min(repeat, MAX_REPEAT) - 1):
+                    cells.append(("", ""))
+                col += repeat - 1
                 elem.clear()
             elif tag == TABLE + "table-row" and table_depth == 1:
+                if table is not None:
+                    table.add_row(_trim_row(cells))
                 row += int(elem.get(TABLE + "number-rows-repeated", "1") or 1) - 1
                 elem.clear()
             elif tag == TABLE + "table":
                 table_depth -= 1
+                if table_depth == 0 and table is not None:
+                    text, positions = table.build()
+                    ctx.add(f"table:{table_no}/row:1/col:1", text, positions=positions)
+                    table = None
+
+
+def _trim_row(cells: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop the trailing empty cells of a row."""
+    end = len(cells)
+    while end and not cells[end - 1][0].strip():
+        end -= 1
+    return cells[:end]
 
 
 def extract_odp(ctx: Context, data: bytes, fmt: str, name: str) -> None:
@@ -107,8 +133,8 @@ def extract_odp(ctx: Context, data: bytes, fmt: str, name: str) -> None:
 
 
 def extract_ods(ctx: Context, data: bytes, fmt: str, name: str) -> None:
-    """ODS cells as ``sheet:NAME!A1``. Streamed here rather than read by calamine, which drops
-    line breaks and tabs inside ODS cells."""
+    """ODS sheets, one table segment each, located ``sheet:NAME!A1`` per cell. Streamed here
+    rather than read by calamine, which drops line breaks and tabs inside ODS cells."""
     from vigil.extract.ooxml import column_letters
 
     with open_zip(data, "ODS") as zf:
@@ -116,6 +142,9 @@ def extract_ods(ctx: Context, data: bytes, fmt: str, name: str) -> None:
         sheet = ""
         row = col = 0
         table_depth = 0
+        cells: list[tuple[str, str]] = []
+        table: TableBuilder | None = None
+        blank_run = False
         for event, elem in iterparse_part(zf, "content.xml", ctx):
             tag = elem.tag
             if event == "start":
@@ -124,9 +153,12 @@ def extract_ods(ctx: Context, data: bytes, fmt: str, name: str) -> None:
                     if table_depth == 1:
                         sheet = elem.get(TABLE + "name", "")
                         row = 0
+                        table = TableBuilder()
+                        blank_run = False
                 elif tag == TABLE + "table-row" and table_depth == 1:
                     row += 1
                     col = 0
+                    cells = []
                 elif tag in (TABLE + "table-cell", TABLE + "covered-table-cell") and table_depth == 1:
                     col += 1
                 continue
@@ -135,12 +167,23 @@ def extract_ods(ctx: Context, data: bytes, fmt: str, name: str) -> None:
                 value = "\n".join(paragraphs)
                 if not value.strip():
                     value = elem.get(OFFICE + "value") or elem.get(OFFICE + "date-value") or ""
-                ctx.add(f"sheet:{sheet}!{column_letters(col - 1)}{row}", value)
-                col += int(elem.get(TABLE + "number-columns-repeated", "1") or 1) - 1
+                repeat = int(elem.get(TABLE + "number-columns-repeated", "1") or 1)
+                for k in range(min(repeat, MAX_REPEAT)):
+                    cells.append((value, ctx.locator(f"sheet:{sheet}!{column_letters(col - 1 + k)}{row}")))
+                col += repeat - 1
                 elem.clear()
             elif tag == TABLE + "table-row" and table_depth == 1:
+                trimmed = _trim_row(cells)
+                if trimmed or not blank_run:  # a run of empty rows is one empty line
+                    if table is not None:
+                        table.add_row(trimmed)
+                blank_run = not trimmed
                 row += int(elem.get(TABLE + "number-rows-repeated", "1") or 1) - 1
                 elem.clear()
             elif tag == TABLE + "table":
                 table_depth -= 1
+                if table_depth == 0 and table is not None:
+                    text, positions = table.build()
+                    ctx.add(f"sheet:{sheet}!A1", text, positions=positions)
+                    table = None
                 elem.clear()

@@ -11,7 +11,11 @@
 Locators: DOCX ``paragraph:N`` (every paragraph outside tables, in document order, 1-based) and
 ``table:T/row:R/col:C`` (top-level tables; nested tables are folded into their cell), plus
 ``part:header1``, ``part:footer1``, ``part:footnotes``, ``part:endnotes``, ``part:comments``;
-PPTX ``slide:N`` and ``slide:N/notes``; spreadsheets ``sheet:NAME!A1`` per non-empty cell.
+PPTX ``slide:N`` and ``slide:N/notes``; spreadsheets ``sheet:NAME!A1`` per cell.
+
+Tables (DOCX tables, every sheet) are one segment each: rows as lines, cells separated by tabs,
+so the detection engine reads a column's header as context for every cell below it; each
+match is located at its cell (``vigil.extract.positions.Cells``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import python_calamine
 
 from vigil.extract.containers import iterparse_part, open_zip, parse_small_part, verify_parts
 from vigil.extract.context import Context, Skipped
+from vigil.extract.positions import TableBuilder
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
@@ -62,6 +67,8 @@ def _docx_body(ctx: Context, zf) -> None:
     paragraph_no = table_no = row = col = 0
     table_depth = 0
     cell: list[str] = []
+    cells: list[tuple[str, str]] = []
+    table: TableBuilder | None = None
     depth = 0
     body = None
     body_depth = -1
@@ -76,9 +83,11 @@ def _docx_body(ctx: Context, zf) -> None:
                 if table_depth == 1:
                     table_no += 1
                     row = 0
+                    table = TableBuilder()
             elif tag == W + "tr" and table_depth == 1:
                 row += 1
                 col = 0
+                cells = []
             elif tag == W + "tc" and table_depth == 1:
                 col += 1
                 cell = []
@@ -92,9 +101,15 @@ def _docx_body(ctx: Context, zf) -> None:
             else:
                 cell.append(text)
         elif tag == W + "tc" and table_depth == 1:
-            ctx.add(f"table:{table_no}/row:{row}/col:{col}", "\n".join(cell))
+            cells.append(("\n".join(cell), ctx.locator(f"table:{table_no}/row:{row}/col:{col}")))
+        elif tag == W + "tr" and table_depth == 1 and table is not None:
+            table.add_row(cells)
         elif tag == W + "tbl":
             table_depth -= 1
+            if table_depth == 0 and table is not None:
+                text, positions = table.build()
+                ctx.add(f"table:{table_no}/row:1/col:1", text, positions=positions)
+                table = None
         if body is not None and depth == body_depth:
             body.clear()  # a top-level block is done: drop it
 
@@ -193,10 +208,13 @@ def extract_spreadsheet(ctx: Context, data: bytes, fmt: str, name: str) -> None:
                 ctx.skip(ctx.locator(f"sheet:{sheet_name}"), "unsupported", str(exc)[:200])
                 continue
             first_row, first_col = sheet.start or (0, 0)
+            table = TableBuilder()
             for r, values in enumerate(sheet.iter_rows(), start=first_row + 1):
-                for c, value in enumerate(values, start=first_col):
-                    text = _cell_text(value)
-                    if text:
-                        ctx.add(f"sheet:{sheet_name}!{column_letters(c)}{r}", text)
+                table.add_row([(_cell_text(value), ctx.locator(f"sheet:{sheet_name}!{column_letters(c)}{r}"))
+                               for c, value in enumerate(values, start=first_col)])
+                if r % 4096 == 0:
+                    ctx.check_time()
+            text, positions = table.build()
+            ctx.add(f"sheet:{sheet_name}!A1", text, positions=positions)
     finally:
         workbook.close()

@@ -1,13 +1,15 @@
 """Text formats: plain text, source code, Markdown, logs, CSV/TSV, JSON/NDJSON, YAML, notebooks.
 
 Libraries: charset-normalizer for encodings (pure Python, maintained, the detector requests and
-pip use) after a fast strict UTF-8 attempt; the stdlib ``csv`` and ``json`` (C accelerated);
-PyYAML's libyaml-backed ``CSafeLoader`` *composer* for YAML, walking nodes so aliases are
-visited once (no "billion laughs" expansion) and every scalar keeps its line number.
+pip use) after a fast strict UTF-8 attempt; the stdlib ``json`` (C accelerated) to tell JSON
+from text. YAML is never composed (aliases cannot expand).
 
-Locators: ``line:N`` for text-like formats (a segment is a paragraph of up to 64 lines, N its
-first line), ``line:N`` per CSV/TSV record, ``json:$.path`` per JSON leaf, ``line:N/json:$.path``
-for NDJSON, ``line:N`` per YAML scalar, ``cell:N`` per notebook cell.
+Plain-text formats (text, code, Markdown, logs, CSV/TSV, JSON, NDJSON, YAML) give one segment:
+the whole decoded file, unchanged, so a finding's offsets are offsets into the file and a
+column header or a JSON key far from a value is still in the text the engine reads. Its
+positions (``vigil.extract.positions``) refine the locator per match: ``line:N`` (CSV/TSV: the
+record's first line), ``json:$.path`` (JSON), ``line:N/json:$.path`` (NDJSON). Notebooks give
+``cell:N`` per cell.
 """
 
 from __future__ import annotations
@@ -19,17 +21,14 @@ import json
 import re
 
 import charset_normalizer
-import yaml
 
 from vigil.extract.context import Context, Skipped
+from vigil.extract.positions import JsonText, WholeText
 from vigil.extract.sniff import looks_binary
 
-PARAGRAPH_MAX_LINES = 64
-PARAGRAPH_MAX_CHARS = 16_384
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 csv.field_size_limit(64 * 1024 * 1024)  # the default (128 KiB) rejects long but legitimate cells
 
@@ -54,152 +53,47 @@ def decode_text(data: bytes) -> str:
     return data.decode(encoding, errors="replace")
 
 
-def normalise_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n")
-
-
-def add_paragraphs(ctx: Context, text: str, first_line: int = 1) -> None:
-    """Emit ``text`` as blank-line-separated paragraphs (capped in lines and characters),
-    each located at its first line."""
-    start = None
-    buf: list[str] = []
-    size = 0
-    line_no = first_line - 1
-    for line_no, line in enumerate(normalise_newlines(text).split("\n"), start=first_line):
-        if not line.strip():
-            if buf:
-                ctx.add(f"line:{start}", "\n".join(buf), lines=True)
-                buf, size = [], 0
-            continue
-        if buf and (len(buf) >= PARAGRAPH_MAX_LINES or size + len(line) > PARAGRAPH_MAX_CHARS):
-            ctx.add(f"line:{start}", "\n".join(buf), lines=True)
-            buf, size = [], 0
-        if not buf:
-            start = line_no
-        buf.append(line)
-        size += len(line) + 1
-    if buf:
-        ctx.add(f"line:{start}", "\n".join(buf), lines=True)
-
-
 def extract_plain(ctx: Context, data: bytes, fmt: str, name: str) -> None:
-    add_paragraphs(ctx, decode_text(data))
+    """The whole decoded file as one segment located ``line:N`` per match."""
+    add_text(ctx, decode_text(data))
+
+
+def add_text(ctx: Context, text: str) -> None:
+    """Emit a whole text (a file, a member) as one segment with line positions."""
+    ctx.add("line:1", text, lines=True, positions=WholeText())
 
 
 def extract_delimited(ctx: Context, data: bytes, fmt: str, name: str) -> None:
-    """CSV/TSV: one segment per record (cells joined by tabs) at the record's first line."""
-    text = normalise_newlines(decode_text(data))
-    delimiter = "\t" if fmt == "tsv" else _guess_delimiter(text.split("\n", 1)[0])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    line = 1
-    try:
-        for record in reader:
-            ctx.add(f"line:{line}", "\t".join(record), lines=True)
-            line = reader.line_num + 1
-    except csv.Error:
-        # Malformed quoting: keep what was read, read the rest as plain text from there on.
-        rest = "\n".join(text.split("\n")[line - 1:])
-        add_paragraphs(ctx, rest, first_line=line)
-
-
-def _guess_delimiter(header: str) -> str:
-    """Comma unless the header line has none and another common delimiter instead."""
-    if "," in header:
-        return ","
-    counts = {d: header.count(d) for d in (";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
-
-
-def json_path(parent: str, key) -> str:
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    if _IDENT.match(key):
-        return f"{parent}.{key}"
-    return f"{parent}[{json.dumps(key, ensure_ascii=False)}]"
-
-
-def add_json(ctx: Context, value, prefix: str = "") -> None:
-    """Emit every string and number leaf of a decoded JSON value as ``json:$.path``, with the
-    nearest object key in front of the value (``key: value``) for context."""
-    stack = [(value, "$", None)]
-    count = 0
-    while stack:
-        node, path, key = stack.pop()
-        if isinstance(node, dict):
-            for k, v in reversed(list(node.items())):
-                stack.append((v, json_path(path, str(k)), str(k)))
-        elif isinstance(node, list):
-            for i in range(len(node) - 1, -1, -1):
-                stack.append((node[i], json_path(path, i), key))
-        elif isinstance(node, bool) or node is None:
-            continue
-        else:
-            text = node if isinstance(node, str) else json.dumps(node)
-            ctx.add(f"{prefix}json:{path}", f"{key}: {text}" if key else text)
-        count += 1
-        if count % 4096 == 0:
-            ctx.check_time()
+    """CSV/TSV: the decoded file as it is (the engine reads its header as context), located at
+    the first line of the record holding a match."""
+    ctx.add("line:1", decode_text(data), lines=True, positions=WholeText(records=True))
 
 
 def extract_json(ctx: Context, data: bytes, fmt: str, name: str) -> None:
+    """JSON: the decoded file as it is, located by the JSON path of the value holding a match.
+    JSON Lines saved as ``.json`` is read as NDJSON; text that is no JSON is read as text."""
     text = decode_text(data)
     try:
-        value = json.loads(text)
+        json.loads(text)
     except RecursionError:
-        raise Skipped("limit_exceeded", "JSON nested too deeply") from None
+        pass  # too deep for the parser, not for the raw text: still located by path
     except ValueError:
         if text.lstrip().startswith("{") and "\n{" in text:
-            extract_ndjson(ctx, data, "ndjson", name)  # JSON Lines saved as .json
+            ctx.add("line:1", text, lines=True, positions=JsonText(ndjson=True))
             return
-        add_paragraphs(ctx, text)  # not JSON after all: keep the text
+        add_text(ctx, text)
         return
-    add_json(ctx, value)
+    ctx.add("json:$", text, positions=JsonText())
 
 
 def extract_ndjson(ctx: Context, data: bytes, fmt: str, name: str) -> None:
-    text = normalise_newlines(decode_text(data))
-    for line_no, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except (ValueError, RecursionError):
-            ctx.add(f"line:{line_no}", line, lines=True)
-            continue
-        add_json(ctx, value, prefix=f"line:{line_no}/")
+    """NDJSON / JSON Lines: the decoded file, located ``line:N/json:$.path``."""
+    ctx.add("line:1", decode_text(data), lines=True, positions=JsonText(ndjson=True))
 
 
 def extract_yaml(ctx: Context, data: bytes, fmt: str, name: str) -> None:
-    """YAML scalars at their line; invalid YAML falls back to plain-text paragraphs."""
-    text = decode_text(data)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        documents = list(yaml.compose_all(text, Loader=loader))
-    except (yaml.YAMLError, RecursionError):
-        add_paragraphs(ctx, text)
-        return
-    seen: set[int] = set()
-    for root in documents:
-        stack = [(root, None)]
-        while stack:
-            node, key = stack.pop()
-            if node is None or id(node) in seen:
-                continue  # an alias repeats a node already visited
-            seen.add(id(node))
-            if isinstance(node, yaml.MappingNode):
-                for k, v in reversed(node.value):
-                    stack.append((v, k.value if isinstance(k, yaml.ScalarNode) else None))
-                    if isinstance(k, yaml.ScalarNode):
-                        stack.append((k, None))
-            elif isinstance(node, yaml.SequenceNode):
-                for item in reversed(node.value):
-                    stack.append((item, key))
-            elif isinstance(node, yaml.ScalarNode):
-                value = node.value
-                if value in ("", "~", "null", "true", "false"):
-                    continue
-                ctx.add(f"line:{node.start_mark.line + 1}", f"{key}: {value}" if key else value)
+    """YAML: the decoded file as it is (never composed, so aliases cannot expand), ``line:N``."""
+    add_text(ctx, decode_text(data))
 
 
 def extract_ipynb(ctx: Context, data: bytes, fmt: str, name: str) -> None:
