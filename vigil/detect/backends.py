@@ -43,7 +43,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Protocol
 
-from vigil.detect.rules import Rule, rules_digest
+from vigil.detect.rules import Rule, WordForm, rules_digest, word_forms, word_pattern
+from vigil.detect.structure import Structure
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,9 @@ PAD = 64
 """Slack around each window for lookarounds and word boundaries (chars)."""
 
 HOTWORD_BASE = 1 << 20
-"""Hyperscan ids at or above this report a context word (id - HOTWORD_BASE = word index)."""
+"""Hyperscan ids at or above this report a context word (id - HOTWORD_BASE = word index) and end
+one character after it (the consumed boundary; the main pass appends a newline to the text so
+that a word ending the text has one too)."""
 
 RawMatch = tuple[int, int, int, int, int]
 """(rule index, match start, match end, value start, value end), character offsets."""
@@ -70,8 +73,10 @@ def hyperscan_available() -> bool:
 class Backend(Protocol):
     name: str
 
-    def find(self, text: str) -> list[RawMatch]:
-        """All matches of all rules in ``text``."""
+    def find(self, text: str, structure: Structure | None = None, offset: int = 0) -> list[RawMatch]:
+        """All matches of all rules in ``text`` (``text`` is ``structure.text[offset:]`` cut to
+        a view; the structure -- or a function returning it, called only when needed -- lends
+        table and list context to context-required rules)."""
 
 
 class _Plan:
@@ -80,48 +85,111 @@ class _Plan:
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
-        self.words: list[str] = []          # context-word regexes, without boundaries
+        self.words: list[str] = []          # context words (their standard regex, the key)
+        self.forms: list[list[WordForm]] = []
         by_pattern: dict[str, int] = {}
         self.direct: list[int] = []
         self.gated: list[int] = []
+        self.cell_only: set[int] = set()
         self.reach: dict[int, tuple[int, int]] = {}
+        self.slack: dict[int, int] = {}
         rule_words: dict[int, list[int]] = {}
         for idx, rule in enumerate(rules):
             if not rule.context_required:
                 self.direct.append(idx)
                 continue
             self.gated.append(idx)
+            if rule.scope == "cell":
+                self.cell_only.add(idx)
+            words, slack = _trigger_words(rule.hotwords)
             before, after = rule.hotword_window
-            self.reach[idx] = (after + rule.max_span + PAD, before + rule.max_span + PAD)
+            self.slack[idx] = slack
+            self.reach[idx] = (after + rule.max_span + PAD, before + slack + rule.max_span + PAD)
             ids = rule_words[idx] = []
-            for pattern in rule.hotword_patterns:
+            for word in words:
+                pattern = word_pattern(word)
                 if pattern not in by_pattern:
                     by_pattern[pattern] = len(self.words)
                     self.words.append(pattern)
+                    self.forms.append(word_forms(word))
                 ids.append(by_pattern[pattern])
         self.word_rules: list[list[int]] = [[] for _ in self.words]
         for idx, ids in rule_words.items():
             for w in ids:
                 self.word_rules[w].append(idx)
-        self.word_regexes = [re.compile(rf"(?<![A-Za-z]){w}(?![A-Za-z])", re.I | re.ASCII)
-                             for w in self.words]
+        self.word_regexes = [re.compile("|".join(f.python for f in forms), re.I | re.ASCII)
+                             for forms in self.forms]
+        # How far around a word end its rules' matches can lie (the widest of its rules).
+        self.word_reach = [(max((self.reach[i][0] for i in rules_), default=0),
+                            max((self.reach[i][1] for i in rules_), default=0))
+                           for rules_ in self.word_rules]
+        self.word_cell_only = [all(i in self.cell_only for i in rules_) for rules_ in self.word_rules]
 
     def word_hints(self, word_ends: dict[int, list[int]]) -> dict[int, list[int]]:
         """Per context-required rule, the sorted ends of its context words."""
         hints: dict[int, list[int]] = {}
         for w, ends in word_ends.items():
             for idx in self.word_rules[w]:
-                hints[idx] = sorted(hints[idx] + ends) if idx in hints else ends
+                hints[idx] = sorted(hints[idx] + ends) if idx in hints else sorted(ends)
         return hints
 
-    def near_words(self, idx: int, matches: Iterable[re.Match[str]], ends: list[int]) -> list[RawMatch]:
+    def regions(self, structure: "Structure | None", offset: int, n: int,
+                word_ends: dict[int, list[int]]) -> dict[int, list[tuple[int, int]]]:
+        """Per context-required rule, the spans of the view (local offsets) where its context
+        words speak beyond their character window: the data rows of a table whose header holds
+        one, the items of a list whose heading holds one, and -- for a view that starts inside a
+        table whose header lies before it (a later chunk of a long file) -- that table's rows
+        when its header holds one."""
+        out: dict[int, list[tuple[int, int]]] = {}
+        if structure is None:
+            return out
+        if callable(structure):
+            structure = structure()
+        word_rules = self.word_rules
+        text, size = structure.text, structure.n
+        for w, ends in word_ends.items():
+            for e in ends:
+                # Most words are followed by more prose or a blank line: settled here, cheaply.
+                nl = text.find("\n", offset + e - 1)
+                if nl < 0 or nl + 1 >= size or text[nl + 1] in "\r\n":
+                    continue
+                region = structure.word_region(offset + e - 1)
+                if region is not None:
+                    clipped = _clip(region, offset, n)
+                    if clipped is not None:
+                        for idx in word_rules[w]:
+                            out.setdefault(idx, []).append(clipped)
+        if offset > 0:
+            enclosing = structure.enclosing_table(offset)
+            if enclosing is not None:
+                header, span = enclosing
+                header_text = structure.text[header.start:header.end]
+                clipped = _clip(span, offset, n)
+                for w, rx in enumerate(self.word_regexes):
+                    if clipped is not None and rx.search(header_text):
+                        for idx in word_rules[w]:
+                            out.setdefault(idx, []).append(clipped)
+        return {idx: _merge(spans) for idx, spans in out.items()} if out else out
+
+    def near_words(self, idx: int, matches: Iterable[re.Match[str]], ends: list[int],
+                   regions: list[tuple[int, int]]) -> list[RawMatch]:
         """The matches of context-required rule ``idx`` whose value has a word end in its
-        hotword window (see the module docstring)."""
+        hotword window or lies inside one of its ``regions`` (see ``regions``); a ``scope:
+        cell`` rule only counts the regions."""
         before, after = self.rules[idx].hotword_window
+        before += self.slack[idx]
         out: list[RawMatch] = []
-        count = len(ends)
+        count = len(ends) if idx not in self.cell_only else 0
+        starts = [lo for lo, _ in regions]
         for m in matches:
             vs, ve = _value_span(m)
+            if regions:
+                r = bisect.bisect_right(starts, vs) - 1
+                if r >= 0 and ve <= regions[r][1]:
+                    out.append((idx, m.start(), m.end(), vs, ve))
+                    continue
+            if not count:
+                continue
             i = bisect.bisect_left(ends, vs - before)
             if i < count and (ends[i] <= vs or ve < ends[i] <= ve + after):
                 out.append((idx, m.start(), m.end(), vs, ve))
@@ -132,9 +200,47 @@ class _Plan:
         return out
 
 
+def _trigger_words(hotwords: Iterable[str]) -> tuple[list[str], int]:
+    """The context words that must be looked for to find a rule's candidates, and the slack
+    this costs. A word that contains another of the rule's words on word boundaries
+    (``passport_number`` contains ``passport``, ``bank_routing`` contains ``routing``) occurs
+    only where that one does, ending up to ``slack`` characters later; the engine still scores
+    candidates with every word."""
+    words = sorted({w.strip() for w in hotwords if w.strip()}, key=len)
+    kept: list[tuple[str, re.Pattern[str]]] = []
+    slack = 0
+    for word in words:
+        inner = next((k for k, rx in kept if rx.search(word)), None)
+        if inner is None:
+            kept.append((word, re.compile(word_forms(word)[0].python, re.I)))
+        else:
+            slack = max(slack, len(word) - len(inner) + 2)  # a separator may be two characters
+    return sorted(k for k, _ in kept), slack
+
+
+def _clip(span: tuple[int, int], offset: int, n: int) -> tuple[int, int] | None:
+    lo, hi = max(span[0] - offset, 0), min(span[1] - offset, n)
+    return (lo, hi) if lo < hi else None
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    spans = sorted(spans)
+    merged = [spans[0]]
+    for lo, hi in spans[1:]:
+        if lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
 def _value_span(m: re.Match[str]) -> tuple[int, int]:
-    if "value" in m.re.groupindex and m.start("value") >= 0:
-        return m.span("value")
+    """The span of the first ``value…`` group that took part in the match, else the match."""
+    if m.re.groups:
+        for name in m.re.groupindex:
+            if m.start(name) >= 0:
+                return m.span(name)
     return m.span()
 
 
@@ -147,7 +253,7 @@ class PythonBackend:
         self.rules = rules
         self.plan = _Plan(rules)
 
-    def find(self, text: str) -> list[RawMatch]:
+    def find(self, text: str, structure: Structure | None = None, offset: int = 0) -> list[RawMatch]:
         out: list[RawMatch] = []
         for idx in self.plan.direct:
             for m in self.rules[idx].regex.finditer(text):
@@ -158,8 +264,11 @@ class PythonBackend:
             ends = [m.end() for m in rx.finditer(text)]
             if ends:
                 word_ends[w] = ends
-        for idx, ends in self.plan.word_hints(word_ends).items():
-            out.extend(self.plan.near_words(idx, self.rules[idx].regex.finditer(text), ends))
+        hints = self.plan.word_hints(word_ends)
+        regions = self.plan.regions(structure, offset, len(text), word_ends)
+        for idx in sorted(set(hints) | set(regions)):
+            out.extend(self.plan.near_words(idx, self.rules[idx].regex.finditer(text),
+                                            hints.get(idx, []), regions.get(idx, [])))
         return out
 
 
@@ -189,22 +298,24 @@ class HyperscanBackend:
 
         cache_dir = cache_dir or _cache_dir()
         self.db = self._load_or_compile(cache_dir, *self._expressions())
-        self.gated_db = (self._load_or_compile(cache_dir, *self._gated_expressions())
-                         if self.plan.gated else None)
+        loose = [idx for idx in self.plan.gated if idx not in self.plan.cell_only]
+        cells = sorted(self.plan.cell_only)
+        # Cell rules match almost any token: they get their own database, scanned only over the
+        # tables whose header names them.
+        self.gated_db = self._load_or_compile(cache_dir, *self._rule_expressions(loose)) if loose else None
+        self.cell_db = self._load_or_compile(cache_dir, *self._rule_expressions(cells)) if cells else None
 
     # ------------------------------------------------------------------ compile / cache
     def _expressions(self) -> tuple[list[bytes], list[int], list[int]]:
         """Direct rules (prefilter) and the context words of context-required rules (exact)."""
         expressions, ids, flags = self._rule_expressions(self.plan.direct)
-        for w, word in enumerate(self.plan.words):
+        for w, forms in enumerate(self.plan.forms):
             # Exact (not prefilter), both boundaries consumed; find() maps the end back.
-            expressions.append(f"(?:^|[^A-Za-z]){word}(?:[^A-Za-z]|$)".encode())
-            ids.append(HOTWORD_BASE + w)
-            flags.append(_hs.HS_FLAG_CASELESS)
+            for form in forms:
+                expressions.append(f"{form.left}{form.core}{form.right}".encode())
+                ids.append(HOTWORD_BASE + w)
+                flags.append(_hs.HS_FLAG_CASELESS if form.caseless else 0)
         return expressions, ids, flags
-
-    def _gated_expressions(self) -> tuple[list[bytes], list[int], list[int]]:
-        return self._rule_expressions(self.plan.gated)
 
     def _rule_expressions(self, indexes: list[int]) -> tuple[list[bytes], list[int], list[int]]:
         expressions, ids, flags = [], [], []
@@ -241,7 +352,7 @@ class HyperscanBackend:
         return db
 
     # ------------------------------------------------------------------ scanning
-    def find(self, text: str) -> list[RawMatch]:
+    def find(self, text: str, structure: Structure | None = None, offset: int = 0) -> list[RawMatch]:
         # One byte per character, so Hyperscan offsets are character offsets. Non-ASCII
         # characters become "?": no rule pattern or context word accepts a non-ASCII character
         # where it would reject "?" (checked by the conformance tests), so the prefilter still
@@ -252,9 +363,11 @@ class HyperscanBackend:
         def on_match(rule_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             append(rule_id << 32 | to)
 
-        data = text.encode("ascii", "replace")
+        # The appended newline gives a context word at the very end its consumed boundary; it
+        # only adds prefilter events, and no confirmed match reaches it.
+        data = text.encode("ascii", "replace") + b"\n"
         self.db.scan(data, match_event_handler=on_match)
-        if not events:
+        if not events and not offset:
             return []
         events.sort()
         out: list[RawMatch] = []
@@ -266,13 +379,8 @@ class HyperscanBackend:
             j = i + 1
             while j < total and events[j] >> 32 == event_id:
                 j += 1
-            if event_id >= HOTWORD_BASE:
-                positions = [(e & 0xFFFFFFFF) - 1 for e in events[i:j]]
-                # The match consumed the character after the word, except at the end of the text
-                # (context words end with a letter or digit, checked by the rule loader).
-                if positions[-1] == n - 1 and text[n - 1].isalnum() and text[n - 1].isascii():
-                    positions[-1] = n
-                word_ends[event_id - HOTWORD_BASE] = positions
+            if event_id >= HOTWORD_BASE:  # the match consumed the character after the word
+                word_ends.setdefault(event_id - HOTWORD_BASE, []).extend((e & 0xFFFFFFFF) - 1 for e in events[i:j])
             else:
                 shift = self._shift[event_id]
                 positions = [(e & 0xFFFFFFFF) - shift for e in events[i:j]]
@@ -281,33 +389,33 @@ class HyperscanBackend:
                     vs, ve = _value_span(m)
                     out.append((event_id, m.start(), m.end(), vs, ve))
             i = j
-        if word_ends:
-            out.extend(self._gated(text, data, word_ends))
+        if word_ends or (offset and structure is not None):
+            ends = {w: sorted(set(e)) for w, e in word_ends.items()}
+            out.extend(self._gated(text, data, ends, structure, offset))
         return out
 
-    def _gated(self, text: str, data: bytes, word_ends: dict[int, list[int]]) -> list[RawMatch]:
-        """Context-required rules: scan the neighbourhoods of their words with the small
-        database, confirm its events like direct ones, keep matches near a word."""
-        hints = self.plan.word_hints(word_ends)
-        reach = self.plan.reach
-        spans = sorted((w - reach[idx][0], w + reach[idx][1]) for idx, ends in hints.items() for w in ends)
-        events: list[int] = []
+    def _gated(self, text: str, data: bytes, word_ends: dict[int, list[int]],
+               structure: Structure | None, offset: int) -> list[RawMatch]:
+        """Context-required rules: scan the neighbourhoods of their words and their table and
+        list regions with the small database, confirm its events like direct ones, keep the
+        matches near a word or inside a region."""
+        plan = self.plan
+        hints = plan.word_hints(word_ends)
         n = len(text)
-        k, count = 0, len(spans)
-        while k < count:
-            lo, hi = spans[k]
-            k += 1
-            while k < count and spans[k][0] <= hi:
-                hi = max(hi, spans[k][1])
-                k += 1
-            lo, hi = max(lo, 0), min(hi, n)
-            append = events.append
-
-            def on_match(rule_id: int, _from: int, to: int, _flags: int, _ctx: object,
-                         base: int = lo) -> None:
-                append(rule_id << 32 | (to + base))
-
-            self.gated_db.scan(data[lo:hi], match_event_handler=on_match)
+        regions = plan.regions(structure, offset, n, word_ends)
+        if not hints and not regions:
+            return []
+        cell_only = plan.cell_only
+        events: list[int] = []
+        word_reach, word_cell_only = plan.word_reach, plan.word_cell_only
+        spans = [(e - word_reach[w][0], e + word_reach[w][1]) for w, ends in word_ends.items()
+                 if not word_cell_only[w] for e in ends]
+        spans += [(lo - PAD, hi + PAD) for idx, rs in regions.items() if idx not in cell_only for lo, hi in rs]
+        if self.gated_db is not None and spans:
+            _scan_spans(self.gated_db, data, spans, n, events)
+        cell_spans = [(lo - PAD, hi + PAD) for idx, rs in regions.items() if idx in cell_only for lo, hi in rs]
+        if self.cell_db is not None and cell_spans:
+            _scan_spans(self.cell_db, data, cell_spans, n, events)
         if not events:
             return []
         events.sort()
@@ -318,15 +426,41 @@ class HyperscanBackend:
             j = i + 1
             while j < total and events[j] >> 32 == idx:
                 j += 1
-            ends = hints.get(idx)
-            if ends:
+            ends = hints.get(idx, [])
+            rs = regions.get(idx, [])
+            if ends or rs:
                 shift = self._shift[idx]
                 positions = sorted({(e & 0xFFFFFFFF) - shift for e in events[i:j]})
                 before, after = self._reach[idx]
                 found = _confirm(self.rules[idx].regex, before, after, positions, text, n)
-                out.extend(self.plan.near_words(idx, found, ends))
+                out.extend(self.plan.near_words(idx, found, ends, rs))
             i = j
         return out
+
+
+def _scan_spans(db, data: bytes, spans: list[tuple[int, int]], n: int, events: list[int]) -> None:  # noqa: ANN001
+    """Scan the merged ``spans`` of ``data`` with ``db``, appending ``id << 32 | end`` events."""
+    spans.sort()
+    append = events.append
+    k, count = 0, len(spans)
+    while k < count:
+        lo, hi = spans[k]
+        k += 1
+        while k < count and spans[k][0] <= hi:
+            if spans[k][1] > hi:
+                hi = spans[k][1]
+            k += 1
+        if lo < 0:
+            lo = 0
+        if hi > n:
+            hi = n
+        if lo >= hi:
+            continue
+
+        def on_match(rule_id: int, _from: int, to: int, _flags: int, _ctx: object, base: int = lo) -> None:
+            append(rule_id << 32 | (to + base))
+
+        db.scan(data[lo:hi], match_event_handler=on_match)
 
 
 def _reach(rule: Rule) -> tuple[int, int]:

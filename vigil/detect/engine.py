@@ -3,8 +3,10 @@ overlap resolution, masking and fingerprints.
 
 ``Engine.load(fingerprint_key)`` compiles (or loads from cache) the catalogue once;
 ``engine.scan(text)`` returns ``Finding`` objects whose offsets are character offsets into
-``text``. Inputs larger than ``chunk_chars`` are scanned in overlapping chunks; each finding is
-owned by the chunk whose core holds its start, so seams produce no duplicates.
+``text`` (with the 1-based line and column of the start). Inputs larger than ``chunk_chars`` are
+scanned in overlapping chunks; each finding is owned by the chunk whose core holds its start, so
+seams produce no duplicates. Tables and lists are found on the whole document
+(``vigil.detect.structure``), so a row far below its header still reads the header.
 """
 
 from __future__ import annotations
@@ -15,19 +17,22 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from vigil.detect.backends import PAD, Backend, HyperscanBackend, PythonBackend, hyperscan_available
+from vigil.detect.known import REASON as KNOWN_EXAMPLE, load_known_examples
+from vigil.detect.language import document_regions
 from vigil.detect.masking import fingerprint, mask, normalize
 from vigil.detect.model import LIKELIHOODS, Finding, likelihood_rank
-from vigil.detect.rules import Rule, check_unique, load_builtin_rules
-from vigil.detect.validators import VALIDATORS, is_placeholder
+from vigil.detect.rules import Rule, WordSet, check_unique, load_builtin_rules
+from vigil.detect.structure import Structure, split_camel
+from vigil.detect.validators import REGIONAL_VALIDATORS, VALIDATORS, check_regions, is_placeholder
 
 DEFAULT_CHUNK_CHARS = 1 << 20
 CONTEXT_CHARS = 40
+DEFAULT_PHONE_REGIONS = ("US",)
 _VERDICT_CACHE_SIZE = 1 << 16
 """Validator results kept per engine (values repeat: the same e-mail in every message)."""
-
 
 
 def shannon_entropy(value: str) -> float:
@@ -49,6 +54,12 @@ class _Candidate:
     pair_start: int = -1
     partner: str = ""
     masked: str | None = None  # computed once, for the finding and for the contexts it appears in
+    reason: str | None = None  # likelihood_reason of the finding
+    span_start: int = -1       # the finding's span: the value's, or the pair's once paired
+    span_end: int = -1
+
+    def __post_init__(self) -> None:
+        self.span_start, self.span_end = self.start, self.end
 
     def mask(self) -> str:
         if self.masked is None:
@@ -60,20 +71,25 @@ class Engine:
     """A compiled rule set. Thread-compatible (one scan at a time per instance)."""
 
     def __init__(self, rules: list[Rule], backend: Backend, fingerprint_key: bytes,
-                 min_likelihood: int, chunk_chars: int = DEFAULT_CHUNK_CHARS) -> None:
+                 min_likelihood: int, chunk_chars: int = DEFAULT_CHUNK_CHARS,
+                 phone_regions: Iterable[str] = DEFAULT_PHONE_REGIONS) -> None:
         self.rules = rules
         self.backend = backend
         self._key = bytes(fingerprint_key)
         self.min_likelihood = min_likelihood
         self.chunk_chars = max(chunk_chars, 4096)
+        self.phone_regions = check_regions(phone_regions)
         widest = max((r.max_span for r in rules), default=0)
         window = max((max(r.hotword_window) for r in rules), default=0)
         self.overlap = widest + window + 2 * PAD + CONTEXT_CHARS
         self._by_id = {r.id: r for r in rules}
         self._paired_ids = {r.pair["rule"] for r in rules if r.pair}
         self._verdicts: dict[tuple[str, str], bool | int] = {}  # validator results by value
+        self._known = load_known_examples()
         self._document = ""
+        self._structure: Structure | None = None
         self._test_code: bool | None = None
+        self._regions: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:  # the key never appears
         return f"Engine(rules={len(self.rules)}, backend={self.backend.name!r})"
@@ -81,17 +97,21 @@ class Engine:
     @classmethod
     def load(cls, fingerprint_key: bytes, custom_rules: Any = None, backend: str = "auto",
              min_likelihood: str = "POSSIBLE", chunk_chars: int = DEFAULT_CHUNK_CHARS,
-             cache_dir: Path | None = None) -> "Engine":
+             cache_dir: Path | None = None,
+             phone_regions: Iterable[str] = DEFAULT_PHONE_REGIONS) -> "Engine":
         """Build an engine from the built-in catalogue plus optional custom rules.
 
         ``custom_rules``: a path to a YAML file, a YAML string, or the parsed mapping (see
         docs/detection.md). ``backend``: ``"auto"`` (Hyperscan when installed), ``"hyperscan"``
         or ``"python"``. ``min_likelihood``: findings below this level are not returned.
+        ``phone_regions``: ISO 3166 region codes whose national phone formats (no ``+``
+        country code) count as the most likely reading (default ``("US",)``).
         """
         from vigil.detect.custom import apply_custom_config
 
         if not isinstance(fingerprint_key, (bytes, bytearray)) or len(fingerprint_key) < 16:
             raise ValueError("fingerprint_key must be at least 16 bytes")
+        regions = check_regions(phone_regions)
         rules = load_builtin_rules()
         if custom_rules is not None:
             rules = apply_custom_config(rules, custom_rules)
@@ -104,8 +124,10 @@ class Engine:
             impl = PythonBackend(rules)
         else:
             raise ValueError(f"unknown backend {backend!r}; expected auto, hyperscan or python")
-        engine = cls(rules, impl, bytes(fingerprint_key), likelihood_rank(min_likelihood), chunk_chars)
-        engine._load_args = (bytes(fingerprint_key), custom_rules, backend, min_likelihood, chunk_chars, cache_dir)
+        engine = cls(rules, impl, bytes(fingerprint_key), likelihood_rank(min_likelihood), chunk_chars,
+                     regions)
+        engine._load_args = (bytes(fingerprint_key), custom_rules, backend, min_likelihood, chunk_chars,
+                             cache_dir, regions)
         return engine
 
     def __reduce__(self):  # noqa: ANN204 - pickling for worker processes
@@ -127,11 +149,14 @@ class Engine:
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = bytes(text).decode("utf-8", errors="replace")
         self._document = text  # whole-document signals are computed from it on demand
+        self._structure = None
         self._test_code = None
+        self._regions = None
         try:
             return self._scan_document(text)
         finally:
             self._document = ""  # do not keep the caller's text alive
+            self._structure = None
 
     def _scan_document(self, text: str) -> list[Finding]:
         n = len(text)
@@ -154,7 +179,7 @@ class Engine:
         return [(f, text[f.start:f.end]) for f in self.scan(text)]
 
     def _scan_view(self, text: str, offset: int, own_start: int, own_end: int) -> list[Finding]:
-        candidates = self._candidates(text)
+        candidates = self._candidates(text, offset)
         if not candidates:
             return []
         candidates = self._pair(candidates)
@@ -162,54 +187,80 @@ class Engine:
                       if c.rank >= (c.rule.min_likelihood if c.rule.min_likelihood is not None
                                     else self.min_likelihood)]
         kept = _resolve_overlaps(reportable)
-        kept = [c for c in kept if own_start <= _span(c)[0] < own_end]
+        kept = [c for c in kept if own_start <= c.span_start < own_end]
+        if not kept:
+            return []
         index = _SpanIndex(candidates)
-        return [self._finding(c, text, index, offset) for c in kept]
+        # Line and column of each start, counted once through the view (kept is in start order).
+        line = (self._document.count("\n", 0, offset) if offset else 0) + 1
+        pos = 0
+        out = []
+        for c in kept:
+            start = c.span_start
+            line += text.count("\n", pos, start)
+            pos = start
+            column = start - text.rfind("\n", 0, start)  # 1-based; rfind is -1 on the first line
+            if offset and text.rfind("\n", 0, start) < 0:
+                column = offset + start - self._document.rfind("\n", 0, offset + start)
+            out.append(self._finding(c, text, index, offset, line, column))
+        return out
 
-    def _candidates(self, text: str) -> list[_Candidate]:
+    def _candidates(self, text: str, offset: int) -> list[_Candidate]:
         """Confirmed matches with their likelihood rank; those that cannot reach the reporting
         threshold are dropped before their (costlier) validators run."""
-        matches = self.backend.find(text)
+        matches = self.backend.find(text, self._get_structure, offset)
         if not matches:
             return []
+        structure = self._get_structure()
         out: list[_Candidate] = []
         rules = self.rules
         floor = self.min_likelihood
         paired = self._paired_ids
-        verdicts = self._verdicts
+        known = self._known
+        known_types = known.infotypes
         for idx, _s, _e, vs, ve in matches:
             rule = rules[idx]
             value = text[vs:ve]
+            threshold = rule.min_likelihood if rule.min_likelihood is not None else floor
+            if rule.infotype in known_types and known.matches(rule.infotype, value):
+                if threshold == 0:  # only an audit (VERY_UNLIKELY) run reports them
+                    out.append(_Candidate(rule, vs, ve, 0, value, reason=KNOWN_EXAMPLE))
+                continue
             if len(value) < rule.min_length:
                 continue
             if rule.allowlist_regex is not None and rule.allowlist_regex.fullmatch(value):
                 continue
             if rule.placeholders and is_placeholder(value):
                 continue
+            if rule.not_before_regex is not None and rule.not_before_regex.search(text, max(vs - 64, 0), vs):
+                continue
+            if rule.not_after_regex is not None and rule.not_after_regex.match(text, ve, ve + 64):
+                continue
+            cell = structure.cell_context(offset + vs, offset + ve) if structure is not None else None
+            if rule.scope == "cell" and (cell is None or (cell.cell[0], cell.cell[1]) != (offset + vs, offset + ve)):
+                continue
             rank = rule.likelihood
-            if rule.hotword_regex is not None:
+            if rule.hotword_set is not None:
                 before, after = rule.hotword_window
-                if _word_near(rule.hotword_regex, rule.hotword_width, text, vs, ve, before, after):
+                if self._word_near(rule.hotword_set, text, vs, ve, before, after, offset, cell):
                     rank += rule.hotword_boost
                 else:
                     rank += rule.missing_hotword
-            if rule.anti_context_regex is not None:
+            if rule.anti_context_set is not None:
                 before, after = rule.anti_context_window
-                if _word_near(rule.anti_context_regex, rule.anti_context_width, text, vs, ve, before, after):
+                if self._word_near(rule.anti_context_set, text, vs, ve, before, after, offset, cell):
                     rank += rule.anti_context_penalty
+            for adjust in rule.extra_context:
+                before, after = adjust.window
+                if self._word_near(adjust.word_set, text, vs, ve, before, after, offset, cell):
+                    rank += adjust.adjust
             if rule.test_code_penalty and self._in_test_code():
                 rank += rule.test_code_penalty
             # Validators only keep, drop or lower a candidate, so stop early when it cannot be reported.
-            threshold = rule.min_likelihood if rule.min_likelihood is not None else floor
             if rank < threshold and not rule.pair and rule.id not in paired:
                 continue
             if rule.validator is not None:
-                key = (rule.validator, value)
-                verdict = verdicts.get(key)
-                if verdict is None:
-                    if len(verdicts) >= _VERDICT_CACHE_SIZE:
-                        verdicts.clear()
-                    verdict = verdicts[key] = VALIDATORS[rule.validator](value)
+                verdict = self._validate(rule.validator, value)
                 if verdict is False:
                     continue
                 if verdict is not True:
@@ -225,11 +276,80 @@ class Engine:
             out.append(_Candidate(rule, vs, ve, min(max(rank, 0), 4), value))
         return out
 
+    def _word_near(self, words: WordSet, text: str, vs: int, ve: int, before: int, after: int,
+                   offset: int, cell: Any) -> bool:
+        """Whether a context word of ``regex`` speaks for the value ``text[vs:ve]``.
+
+        In a table cell: a word in the cell (within the window), in the column header or, in a
+        two-column table, in the row label -- the neighbouring cells and rows do not count. Else
+        a word within the character window, or in the heading line of the list the value is an
+        item of."""
+        if cell is not None:
+            doc = self._document
+            ovs, ove = offset + vs, offset + ve
+            c0, c1 = cell.cell
+            if words.near(doc, ovs, ove, min(before, ovs - c0), min(after, c1 - ove)):
+                return True
+            h0, h1 = cell.header
+            if words.search(split_camel(doc[h0:h1])):
+                return True
+            if cell.label is not None:
+                l0, l1 = cell.label
+                return words.search(split_camel(doc[l0:l1]))
+            return False
+        if words.near(text, vs, ve, before, after):
+            return True
+        heading = self._get_structure().list_heading(offset + vs)
+        if heading is not None:
+            return words.search(self._document, heading[0], heading[1])
+        return False
+
+    def _validate(self, name: str, value: str) -> bool | int:
+        """The validator's verdict, cached per value. A regional validator (phone numbers) reads
+        the value in the configured regions first; only when that is not conclusive is the
+        document's language consulted (once per scan) for more regions."""
+        verdicts = self._verdicts
+        if len(verdicts) >= _VERDICT_CACHE_SIZE:
+            verdicts.clear()
+        if name not in REGIONAL_VALIDATORS:
+            key = (name, value)
+            verdict = verdicts.get(key)
+            if verdict is None:
+                verdict = verdicts[key] = VALIDATORS[name](value)
+            return verdict
+        key = (name, value, self.phone_regions)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = VALIDATORS[name](value, self.phone_regions)
+        if verdict is True:
+            return verdict
+        regions = self._document_regions()
+        if regions == self.phone_regions:
+            return verdict
+        key = (name, value, regions)
+        better = verdicts.get(key)
+        if better is None:
+            better = verdicts[key] = VALIDATORS[name](value, regions)
+        return better
+
+    def _get_structure(self) -> Structure:
+        """The tables and lists of the document being scanned (made on first use)."""
+        if self._structure is None:
+            self._structure = Structure(self._document)
+        return self._structure
+
     def _in_test_code(self) -> bool:
         """Whether the document being scanned is a unit-test module (computed once per scan)."""
         if self._test_code is None:
             self._test_code = is_test_code(self._document)
         return self._test_code
+
+    def _document_regions(self) -> tuple[str, ...]:
+        """The configured phone regions, then those of the document's language (once per scan)."""
+        if self._regions is None:
+            extra = [r for r in document_regions(self._document) if r not in self.phone_regions]
+            self._regions = self.phone_regions + tuple(extra)
+        return self._regions
 
     def _pair(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """Merge a rule's candidate with the nearest candidate of its ``pair.rule`` in range."""
@@ -237,14 +357,14 @@ class Engine:
             return candidates
         partners: dict[str, list[_Candidate]] = {}
         for c in candidates:
-            if c.rule.id in self._paired_ids:
+            if c.rule.id in self._paired_ids and c.reason is None:
                 partners.setdefault(c.rule.id, []).append(c)
         if not partners:
             return candidates
         used: set[int] = set()
         for c in candidates:
             spec = c.rule.pair
-            if not spec:
+            if not spec or c.reason is not None:
                 continue
             window = int(spec.get("window", 300))
             best = None
@@ -259,11 +379,13 @@ class Engine:
             p = best[1]
             used.add(id(p))
             c.pair_start, c.pair_end = min(c.start, p.start), max(c.end, p.end)
+            c.span_start, c.span_end = c.pair_start, c.pair_end
             c.partner = p.value
             c.rank = max(c.rank, likelihood_rank(spec.get("likelihood", "VERY_LIKELY")))
         return [c for c in candidates if id(c) not in used]
 
-    def _finding(self, c: _Candidate, text: str, everything: "_SpanIndex", offset: int) -> Finding:
+    def _finding(self, c: _Candidate, text: str, everything: "_SpanIndex", offset: int, line: int,
+                 column: int) -> Finding:
         rule = c.rule
         start, end = _span(c)
         masked = c.mask()
@@ -274,7 +396,8 @@ class Engine:
             infotype=rule.infotype, detector=rule.id, start=start + offset, end=end + offset,
             likelihood=LIKELIHOODS[c.rank], severity=rule.severity, masked=masked,
             fingerprint=fingerprint(self._key, normalized),
-            context=_context(text, start, end, everything),
+            context=_context(text, start, end, everything), line=line, column=column,
+            likelihood_reason=c.reason,
         )
 
 
@@ -292,41 +415,25 @@ def is_test_code(text: str) -> bool:
 
 
 def _reload(key: bytes, custom_rules: Any, backend: str, min_likelihood: str, chunk_chars: int,
-            cache_dir: Path | None) -> Engine:
+            cache_dir: Path | None, phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS) -> Engine:
     return Engine.load(key, custom_rules=custom_rules, backend=backend, min_likelihood=min_likelihood,
-                       chunk_chars=chunk_chars, cache_dir=cache_dir)
-
-
-def _word_near(regex: re.Pattern[str], width: int, text: str, vs: int, ve: int, before: int,
-               after: int) -> bool:
-    """Whether a context word (a match of ``regex``, at most ``width`` chars) ends at most
-    ``before`` chars before the value ``text[vs:ve]`` or at most ``after`` chars after it.
-
-    The search runs only in that neighbourhood; the word regex's own lookarounds see the
-    characters around it (``pos`` does not hide what lies before, ``endpos`` one char past the
-    window lets a word ending at the window edge check its right boundary)."""
-    lo = vs - before - width
-    for m in regex.finditer(text, lo if lo > 0 else 0, ve + after + 1):
-        end = m.end()
-        if vs - before <= end <= vs or ve < end <= ve + after:
-            return True
-    return False
+                       chunk_chars=chunk_chars, cache_dir=cache_dir, phone_regions=phone_regions)
 
 
 def _span(c: _Candidate) -> tuple[int, int]:
-    return (c.pair_start, c.pair_end) if c.pair_end >= 0 else (c.start, c.end)
+    return c.span_start, c.span_end
 
 
 def _resolve_overlaps(cands: list[_Candidate]) -> list[_Candidate]:
     """Drop candidates inside a wider one, and the weaker of two that partly overlap."""
-    ordered = sorted(cands, key=lambda c: (_span(c)[0], -(_span(c)[1] - _span(c)[0]), -c.rank, c.rule.id))
+    ordered = sorted(cands, key=lambda c: (c.span_start, c.span_start - c.span_end, -c.rank, c.rule.id))
     kept: list[_Candidate] = []
     for c in ordered:
-        s, e = _span(c)
+        s, e = c.span_start, c.span_end
         drop = False
         while kept:
             k = kept[-1]
-            ks, ke = _span(k)
+            ks, ke = k.span_start, k.span_end
             if ke <= s:
                 break
             if e <= ke:  # contained in k (k starts no later and is at least as wide)
@@ -357,7 +464,7 @@ class _SpanIndex:
     """Candidates sorted by start, to find those overlapping a context window quickly."""
 
     def __init__(self, cands: list[_Candidate]) -> None:
-        self.items = sorted(((*_span(c), c) for c in cands), key=lambda t: (t[0], -t[1]))
+        self.items = sorted(((c.span_start, c.span_end, c) for c in cands), key=lambda t: (t[0], -t[1]))
         self.starts = [t[0] for t in self.items]
         self.longest = max((t[1] - t[0] for t in self.items), default=0)
 

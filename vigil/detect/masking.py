@@ -14,35 +14,28 @@ from typing import Callable
 
 _DIGIT = re.compile(r"[0-9]")
 _ALNUM = re.compile(r"[0-9A-Za-z]")
+_ALNUM_ANY = re.compile(r"[^\W_]")
+"""Letters and digits in any script (``str.isalnum``), as the masks have always kept them."""
 _URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.:-]*://[^:/?#@\s]*:)([^@\s]+)(@.*)$", re.S)
 _KV_PASSWORD = re.compile(r"(?i)((?:password|pwd)\s*=\s*)([^;]+)")
 _ELLIPSIS = "…"
 
 
+def _keep_last(value: str, pattern: re.Pattern[str], keep: int) -> str:
+    """Every character of ``pattern`` replaced by ``*`` except the last ``keep`` of them."""
+    positions = [m.start() for m in pattern.finditer(value)]
+    if len(positions) <= keep:
+        return value
+    cut = positions[-keep] if keep else len(value)
+    return pattern.sub("*", value[:cut]) + value[cut:]
+
+
 def _keep_last_digits(value: str, keep: int = 4) -> str:
-    total = len(_DIGIT.findall(value))
-    seen = 0
-    out = []
-    for ch in value:
-        if ch.isdigit():
-            seen += 1
-            out.append(ch if seen > total - keep else "*")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return _keep_last(value, _DIGIT, keep)
 
 
 def _keep_last_alnum(value: str, keep: int = 3) -> str:
-    total = len(_ALNUM.findall(value))
-    seen = 0
-    out = []
-    for ch in value:
-        if ch.isalnum():
-            seen += 1
-            out.append(ch if seen > total - keep else "*")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return _keep_last(value, _ALNUM_ANY, keep)
 
 
 def _token(value: str, prefix: int) -> str:

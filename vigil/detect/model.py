@@ -35,6 +35,10 @@ class Finding:
     normalised value under the installation key, and ``context`` is a snippet of the surrounding
     text with this and every other match masked. ``raw(text)`` gives the matched text back to an
     in-memory caller that still holds the scanned text.
+
+    ``start``/``end`` are character offsets into the scanned text; ``line`` and ``column``
+    (1-based) locate ``start`` in it. ``likelihood_reason`` says why the likelihood was set
+    against the evidence (``known_example``: a published example value), else None.
     """
 
     infotype: str
@@ -46,6 +50,9 @@ class Finding:
     masked: str
     fingerprint: str
     context: str
+    line: int = 0
+    column: int = 0
+    likelihood_reason: str | None = None
 
     def raw(self, text: str) -> str:
         """The matched value, cut from the text this finding was produced from."""
@@ -57,4 +64,5 @@ class Finding:
             "infotype": self.infotype, "detector": self.detector, "start": self.start,
             "end": self.end, "likelihood": self.likelihood, "severity": self.severity,
             "masked": self.masked, "fingerprint": self.fingerprint, "context": self.context,
+            "line": self.line, "column": self.column, "likelihood_reason": self.likelihood_reason,
         }

@@ -39,7 +39,10 @@ _RULE_KEYS = {
     "hotword_boost", "missing_hotword", "anti_context", "anti_context_window",
     "anti_context_penalty", "placeholders", "allowlist", "mask", "mask_prefix", "normalize",
     "pair", "examples", "min_likelihood", "min_length", "anchor_reach", "test_code_penalty",
+    "scope", "extra_context", "not_before", "not_after",
 }
+SCOPES = ("text", "cell")
+"""``text``: a match anywhere; ``cell``: only a whole table cell under a header with a context word."""
 
 
 class RuleError(ValueError):
@@ -47,18 +50,144 @@ class RuleError(ValueError):
 
 
 def word_pattern(word: str) -> str:
-    """Regex (without boundaries) for one context word; a space also matches ``_`` or ``-``."""
-    return re.escape(word.strip()).replace(r"\ ", r"[\s_-]{1,2}")
+    """Regex (without boundaries) for one context word; a space also matches ``_`` or ``-``, and
+    a word ending in a letter may take a plural ``s``/``es`` (``SSNs``, ``Phones``)."""
+    word = word.strip()
+    pattern = re.escape(word).replace(r"\ ", r"[\s_-]{1,2}")
+    return pattern + _PLURAL if _pluralizes(word) else pattern
 
 
-def _words_regex(words: Iterable[str]) -> re.Pattern[str] | None:
-    words = [w for w in words if w]
+_PLURAL = "(?:e?s)?"
+_NO_PLURAL = frozenset({"call", "text", "ring", "dial", "pass", "cell", "tel", "mob", "sin", "tin",
+                        "pan", "dea", "uid", "ach", "aba", "nas", "bic", "dln", "gsm", "sms"})
+"""Words whose plural is mostly another word (``calls``, ``cells``, ``passes``)."""
+
+
+def _pluralizes(word: str) -> bool:
+    last = word.split()[-1].lower() if word.split() else ""
+    return word[-1:].isalpha() and len(last) >= 3 and last not in _NO_PLURAL
+
+
+@dataclass(frozen=True)
+class WordForm:
+    """One spelling of a context word, as a Python regex (``python``, with its boundaries) and
+    as the parts of a Hyperscan expression: ``left`` (a consumed boundary), ``core`` and
+    ``right`` (the class of the consumed character after the word; the word may also end the
+    text). ``caseless``: the core matches in any case."""
+
+    python: str
+    left: str
+    core: str
+    right: str
+    caseless: bool
+
+
+def word_forms(word: str) -> list[WordForm]:
+    """The spellings that count as ``word``: any case with no letter either side (a space also
+    matching ``_``/``-``: ``social_security_number``), and the camelCase identifier spellings
+    ``cardNumber``, ``CardNumber``, ``customerCard``, ``customerSSN`` (``dateOfBirth`` for
+    ``date of birth``)."""
+    word = word.strip()
+    std = word_pattern(word)
+    forms = [WordForm(rf"(?<![A-Za-z]){std}(?![A-Za-z])", "(?:^|[^A-Za-z])", std, "[^A-Za-z]", True)]
+    parts = word.split()
+    if all(p.isalpha() and p.isascii() for p in parts):
+        plural = _PLURAL if _pluralizes(word) else ""
+        lower = parts[0].lower() + "".join(p.capitalize() for p in parts[1:]) + plural
+        upper_first = "".join(p.capitalize() for p in parts) + plural
+        forms.append(WordForm(rf"(?-i:(?<![A-Za-z]){lower}(?![a-z]))", "(?:^|[^A-Za-z])", lower, "[^a-z]", False))
+        forms.append(WordForm(rf"(?-i:(?<![A-Z]){upper_first}(?![a-z]))", "(?:^|[^A-Z])", upper_first, "[^a-z]", False))
+        if len(parts) == 1 and len(word) >= 2:
+            up = word.upper() + ("(?:E?S|s)?" if plural else "")
+            forms.append(WordForm(rf"(?-i:(?<=[a-z]){up}(?![a-z]))", "[a-z]", up, "[^a-z]", False))
+    return forms
+
+
+def words_regex(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive regex matching any spelling (``word_forms``) of any of ``words``.
+
+    Spellings that share their boundaries are grouped into one alternation (a regex with one
+    lookbehind per word is several times slower on the windows the engine searches)."""
+    words = sorted({w.strip() for w in words if w and w.strip()}, key=len, reverse=True)
     if not words:
         return None
-    # A space in a context word also matches "_" or "-" so identifiers count (social_insurance).
-    alternation = "|".join(re.escape(w).replace(r"\ ", r"[\s_-]{1,2}")
-                           for w in sorted(set(words), key=len, reverse=True))
-    return re.compile(rf"(?<![A-Za-z])(?:{alternation})(?![A-Za-z])", re.I)
+    groups: dict[tuple[str, str, bool], list[str]] = {}
+    for word in words:
+        for form in word_forms(word):
+            groups.setdefault((form.left, form.right, form.caseless), []).append(form.core)
+    parts = []
+    for (left, right, caseless), cores in groups.items():
+        alternation = "|".join(dict.fromkeys(cores))
+        look_left = {"(?:^|[^A-Za-z])": "(?<![A-Za-z])", "(?:^|[^A-Z])": "(?<![A-Z])",
+                     "[a-z]": "(?<=[a-z])"}[left]
+        look_right = f"(?!{right.replace('[^', '[')})"
+        body = f"{look_left}(?:{alternation}){look_right}"
+        parts.append(body if caseless else f"(?-i:{body})")
+    return re.compile("|".join(parts), re.I)
+
+
+_words_regex = words_regex
+
+
+@dataclass(frozen=True)
+class WordSet:
+    """Context words compiled for lookups around a value: the regex (``words_regex``), the
+    longest match it can make, and lower-case stems (each word's first token) that a text must
+    contain for the regex to have a chance (``stems``, searched in the lower-cased window: ten
+    to twenty times cheaper than the words regex, whose lookarounds defeat the regex engine's
+    literal search)."""
+
+    regex: re.Pattern[str]
+    width: int
+    stems: re.Pattern[str]
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> "WordSet | None":
+        regex = words_regex(words)
+        if regex is None:
+            return None
+        firsts = sorted({w.strip().split()[0].lower() for w in words if w and w.strip()}, key=len)
+        stems: list[str] = []
+        for stem in firsts:
+            if not any(stem.startswith(s) for s in stems):
+                stems.append(stem)
+        return cls(regex, width(regex.pattern), re.compile("|".join(map(re.escape, stems))))
+
+    def near(self, text: str, vs: int, ve: int, before: int, after: int) -> bool:
+        """Whether a word ends at most ``before`` chars before ``text[vs:ve]`` or at most
+        ``after`` chars after it. Every spelling of a word starts with its stem, so the words
+        regex is only tried (anchored) where a stem occurs; its lookarounds see the characters
+        around the window."""
+        lo = vs - before - self.width
+        lo = lo if lo > 0 else 0
+        hi = ve + after + 1
+        low = text[lo:hi].lower()
+        search, match = self.stems.search, self.regex.match
+        m = search(low)
+        while m is not None:
+            w = match(text, lo + m.start(), hi)
+            if w is not None:
+                end = w.end()
+                if vs - before <= end <= vs or ve < end <= ve + after:
+                    return True
+            m = search(low, m.start() + 1)
+        return False
+
+    def search(self, text: str, lo: int = 0, hi: int | None = None) -> bool:
+        """Whether a word occurs in ``text[lo:hi]``."""
+        hi = len(text) if hi is None else hi
+        return next(self._ends(text, lo, hi), None) is not None
+
+    def _ends(self, text: str, lo: int, hi: int):  # noqa: ANN202 - generator of ints
+        low = text[lo:hi].lower()
+        search = self.stems.search
+        match = self.regex.match
+        m = search(low)
+        while m is not None:
+            w = match(text, lo + m.start(), hi)
+            if w is not None:
+                yield w.end()
+            m = search(low, m.start() + 1)
 
 
 def _window(value: Any, default: tuple[int, int], rule_id: str, key: str) -> tuple[int, int]:
@@ -103,6 +232,10 @@ class Rule:
     pair: dict[str, Any] | None = None
     min_likelihood: int | None = None
     test_code_penalty: int = 0
+    scope: str = "text"
+    extra_context: tuple["ContextAdjust", ...] = ()
+    not_before: str | None = None
+    not_after: str | None = None
     examples: dict[str, list[str]] = field(default_factory=dict)
     # Compiled/derived (not YAML):
     regex: re.Pattern[str] = field(init=False, repr=False)
@@ -112,6 +245,10 @@ class Rule:
     allowlist_regex: re.Pattern[str] | None = field(init=False, repr=False)
     hotword_width: int = field(init=False, default=0, repr=False)
     anti_context_width: int = field(init=False, default=0, repr=False)
+    hotword_set: "WordSet | None" = field(init=False, default=None, repr=False)
+    anti_context_set: "WordSet | None" = field(init=False, default=None, repr=False)
+    not_before_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
+    not_after_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
     extra_validator: Any = field(default=None, repr=False)
 
     @classmethod
@@ -162,6 +299,11 @@ class Rule:
                 min_likelihood=(likelihood_rank(str(data["min_likelihood"]))
                                 if data.get("min_likelihood") else None),
                 test_code_penalty=int(data.get("test_code_penalty", 0)),
+                scope=str(data.get("scope", "text")),
+                extra_context=tuple(ContextAdjust.from_dict(item, rule_id)
+                                    for item in (data.get("extra_context") or ())),
+                not_before=data.get("not_before"),
+                not_after=data.get("not_after"),
                 examples={k: list(v or []) for k, v in (data.get("examples") or {}).items()},
             )
         except (TypeError, ValueError) as exc:
@@ -181,6 +323,10 @@ class Rule:
             raise RuleError(f"rule {rid}: unknown validator {self.validator!r}; known: {sorted(VALIDATORS)}")
         if self.mask not in MASKS:
             raise RuleError(f"rule {rid}: unknown mask {self.mask!r}; known: {sorted(MASKS)}")
+        if self.scope not in SCOPES:
+            raise RuleError(f"rule {rid}: scope must be one of {SCOPES}")
+        if self.scope == "cell" and not self.hotwords:
+            raise RuleError(f"rule {rid}: scope cell needs hotwords (the column headers it reads)")
         if self.normalize not in NORMALIZERS:
             raise RuleError(f"rule {rid}: unknown normalize {self.normalize!r}; known: {sorted(NORMALIZERS)}")
         flags = re.ASCII | (re.I if self.ignore_case else 0)
@@ -188,9 +334,11 @@ class Rule:
             self.regex = re.compile(self.pattern, flags)
         except re.error as exc:
             raise RuleError(f"rule {rid}: bad pattern: {exc}") from None
-        if self.regex.groups and "value" not in self.regex.groupindex:
+        names = set(self.regex.groupindex)
+        if self.regex.groups != len(names) or (names and "value" not in names) or \
+                any(not re.fullmatch(r"value\d*", name) for name in names):
             raise RuleError(f"rule {rid}: use non-capturing groups (?:...) except the one "
-                            "named (?P<value>...)")
+                            "named (?P<value>...) (one per alternative: value, value2 …)")
         high = width(self.pattern, flags)
         if high >= _sre_parse.MAXREPEAT or high > MAX_SPAN_LIMIT:
             raise RuleError(f"rule {rid}: pattern must be bounded (at most {MAX_SPAN_LIMIT} chars); "
@@ -207,7 +355,17 @@ class Rule:
         if self.anchor_reach is not None and self.anchor is None:
             raise RuleError(f"rule {rid}: anchor_reach needs an anchor")
             del anchor_rx
-        for word in (*self.hotwords, *self.anti_context):
+        for key in ("not_before", "not_after"):
+            source = getattr(self, key)
+            if source is None:
+                continue
+            try:
+                compiled = re.compile(source if key == "not_after" else f"(?:{source})\\Z", flags)
+            except re.error as exc:
+                raise RuleError(f"rule {rid}: bad {key} regex: {exc}") from None
+            setattr(self, f"{key}_regex", compiled)
+        extra_words = [w for adjust in self.extra_context for w in adjust.words]
+        for word in (*self.hotwords, *self.anti_context, *extra_words):
             word = str(word).strip()
             if not word.isascii() or not word[-1:].isalnum():
                 raise RuleError(f"rule {rid}: context word {word!r} must be ASCII and end with a "
@@ -217,6 +375,8 @@ class Rule:
         # Longest context word (chars): how far before a window a word may start.
         self.hotword_width = width(self.hotword_regex.pattern) if self.hotword_regex else 0
         self.anti_context_width = width(self.anti_context_regex.pattern) if self.anti_context_regex else 0
+        self.hotword_set = WordSet.of(self.hotwords)
+        self.anti_context_set = WordSet.of(self.anti_context)
         try:
             self.allowlist_regex = (re.compile("|".join(f"(?:{a})" for a in self.allowlist))
                                     if self.allowlist else None)
@@ -231,7 +391,7 @@ class Rule:
         """Whether a match without a context word stays below POSSIBLE. Such rules are only
         searched near their context words (like keyword-required identifiers in Macie)."""
         return (self.hotword_regex is not None and not self.pair
-                and self.likelihood + self.missing_hotword < POSSIBLE)
+                and (self.scope == "cell" or self.likelihood + self.missing_hotword < POSSIBLE))
 
     @property
     def hs_pattern(self) -> str:
@@ -265,6 +425,25 @@ class Rule:
     def signature(self) -> dict[str, Any]:
         """The fields that change what the compiled database matches (for the cache key)."""
         return {"id": self.id, "hs": self.hs_pattern, "i": self.ignore_case}
+
+
+@dataclass(frozen=True)
+class ContextAdjust:
+    """An extra context rule (``extra_context`` items): when one of ``words`` lies within
+    ``window`` ``[before, after]`` of the value, its likelihood changes by ``adjust``."""
+
+    words: tuple[str, ...]
+    window: tuple[int, int]
+    adjust: int
+    word_set: WordSet = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+    @classmethod
+    def from_dict(cls, data: Any, rule_id: str) -> "ContextAdjust":
+        if not isinstance(data, dict) or not data.get("words") or set(data) - {"words", "window", "adjust"}:
+            raise RuleError(f"rule {rule_id}: extra_context items need words (and window, adjust)")
+        words = tuple(str(w) for w in data["words"])
+        return cls(words, _window(data.get("window"), (40, 20), rule_id, "extra_context window"),
+                   int(data.get("adjust", -1)), WordSet.of(words))
 
 
 def width(pattern: str, flags: int = 0) -> int:

@@ -1,0 +1,225 @@
+"""Shapes the engine missed or misread on data it had never seen (issue 9): values under a column
+header, national phone formats, every card length and range, IPs without a context word,
+published example values, git remotes and credited authors, and the new infoTypes."""
+
+from __future__ import annotations
+
+import pytest
+from stdnum import luhn
+
+from vigil.detect import Engine
+from vigil.detect.known import KnownExamples, load_known_examples
+from vigil.detect.language import document_regions
+from vigil.detect.rules import RuleError
+from vigil.extract import extract
+
+from .conftest import KEY
+
+HEADER = "id,name,social_security_number,passport_number,card_no"
+ROW = "1000,Derek Ruiz,530702536,V45167089,62101069109732035"
+
+
+def found(engine, text):
+    return [(f.infotype, text[f.start:f.end]) for f in engine.scan(text)]
+
+
+@pytest.fixture(scope="module")
+def audit_engine(cache_dir) -> Engine:
+    return Engine.load(KEY, backend="hyperscan", cache_dir=cache_dir, min_likelihood="VERY_UNLIKELY")
+
+
+# -- tables: the column header is the context of every cell of its column ----------------------
+
+def test_table_row_in_a_csv_file_reads_its_header(hs_engine):
+    data = f"{HEADER}\n{ROW}\n".encode()
+    result = extract(data, "people.csv")
+    hits = {}
+    for segment in result.segments:
+        for f in hs_engine.scan(segment.text):
+            place = segment.place(f.start, f.end)
+            hits[f.infotype] = (data.decode()[place.start:place.end], place.locator, place.line, place.column)
+    assert hits["US_SOCIAL_SECURITY_NUMBER"] == ("530702536", "line:2", 2, 17)
+    assert hits["CREDIT_CARD_NUMBER"] == ("62101069109732035", "line:2", 2, 37)
+    assert hits["US_PASSPORT"][0] == "V45167089"  # one passport, in its own column
+
+
+@pytest.mark.parametrize("engine_name", ["hs_engine", "py_engine"])
+def test_table_pasted_into_a_chat_reads_its_header(engine_name, request):
+    engine = request.getfixturevalue(engine_name)
+    text = f"Can you dedupe this export?\n\n{HEADER}\n{ROW}\n1001,Ana Lima,536221987,X83429165,\n\nthanks"
+    hits = found(engine, text)
+    assert ("US_SOCIAL_SECURITY_NUMBER", "530702536") in hits
+    assert ("CREDIT_CARD_NUMBER", "62101069109732035") in hits
+    assert [v for t, v in hits if t == "US_PASSPORT"] == ["V45167089", "X83429165"]
+
+
+def test_the_same_digits_without_a_header_are_not_an_ssn(hs_engine):
+    assert not [t for t, _ in found(hs_engine, "1000,Derek Ruiz,530702536,x") if t == "US_SOCIAL_SECURITY_NUMBER"]
+
+
+def test_markdown_table_header_is_context(hs_engine):
+    text = "| name | ssn | note |\n|---|---|---|\n| Derek | 530702536 | ok |\n| Ana | 536221987 | - |\n"
+    ssns = [v for t, v in found(hs_engine, text) if t == "US_SOCIAL_SECURITY_NUMBER"]
+    assert ssns == ["530702536", "536221987"]
+
+
+# -- phone numbers in national formats ---------------------------------------------------------
+
+@pytest.mark.parametrize("text,value", [
+    ("call me on 046 851 4339", "046 851 4339"),
+    ("Telefone: (47) 2779-8563", "(47) 2779-8563"),
+    ("tel. 03.93.92.16.85", "03.93.92.16.85"),
+    ("Teléfono: 699 656 240", "699 656 240"),
+    ("Phone: 081230 90409", "081230 90409"),
+])
+def test_national_phone_formats_with_a_phone_word(hs_engine, text, value):
+    assert ("PHONE_NUMBER", value) in found(hs_engine, text)
+
+
+def test_default_region_makes_a_national_number_most_likely(cache_dir):
+    text = "phone: 030 669768"
+    us = Engine.load(KEY, backend="hyperscan", cache_dir=cache_dir, min_likelihood="VERY_UNLIKELY")
+    de = Engine.load(KEY, backend="hyperscan", cache_dir=cache_dir, min_likelihood="VERY_UNLIKELY",
+                     phone_regions=["de"])
+    [in_us] = [f.likelihood for f in us.scan(text) if f.infotype == "PHONE_NUMBER"]
+    [in_de] = [f.likelihood for f in de.scan(text) if f.infotype == "PHONE_NUMBER"]
+    assert (in_us, in_de) == ("LIKELY", "VERY_LIKELY")
+
+
+def test_the_documents_language_adds_its_regions(hs_engine):
+    german = ("Hallo, bitte rufen Sie mich an, ich bin nicht im Büro und die Nummer ist für Sie "
+              "mit der Vorwahl: Telefon 030 669768")
+    assert document_regions(german)[0] == "DE"
+    assert document_regions("Hello, please call me, this is the number for you: 030 669768") == ()
+    [f] = [f for f in hs_engine.scan(german) if f.infotype == "PHONE_NUMBER"]
+    assert f.likelihood == "VERY_LIKELY"
+
+
+def test_unknown_phone_region_is_refused():
+    with pytest.raises(ValueError, match="unknown phone region"):
+        Engine.load(KEY, backend="python", phone_regions=["XX"])
+
+
+@pytest.mark.parametrize("text", ["phone ip 10.20.30.40", "call at 12.30", "mobile: meeting moved to 28.07.1971"])
+def test_dates_times_and_addresses_near_phone_words_are_not_phones(hs_engine, text):
+    assert not [t for t, _ in found(hs_engine, text) if t == "PHONE_NUMBER"]
+
+
+# -- payment cards: every length 12-19, JCB 15 and 16 digits, grouped or in a row ---------------
+
+def _card(prefix: str, length: int) -> str:
+    body = prefix + "7" * (length - len(prefix) - 1)
+    return body + luhn.calc_check_digit(body)
+
+
+@pytest.mark.parametrize("prefix,length", [("6759", n) for n in range(12, 20)]
+                         + [("2131", 15), ("1800", 15), ("3528", 16), ("3589", 16), ("3589", 19)])
+def test_card_lengths_and_jcb_ranges(hs_engine, prefix, length):
+    number = _card(prefix, length)
+    assert ("CREDIT_CARD_NUMBER", number) in found(hs_engine, f"card {number}")
+    if length == 12:
+        return  # 4-4-4 is no card grouping: compact only
+    grouped = " ".join(number[i:i + 4] for i in range(0, length, 4))
+    assert ("CREDIT_CARD_NUMBER", grouped) in found(hs_engine, f"card: {grouped}")
+
+
+def test_card_in_a_comma_separated_row_is_kept(hs_engine):
+    number = _card("3589", 16)
+    assert ("CREDIT_CARD_NUMBER", number) in found(hs_engine, f"card,{number},12/27")
+    assert ("CREDIT_CARD_NUMBER", number) in found(hs_engine, f"cc_number,exp\n{number},12/27\n")
+
+
+def test_luhn_invalid_and_unknown_ranges_are_not_cards(hs_engine):
+    number = _card("3589", 16)
+    bad = number[:-1] + str((int(number[-1]) + 1) % 10)
+    assert not found(hs_engine, f"card {bad}")
+    assert not found(hs_engine, f"card {_card('9999', 16)}")
+
+
+# -- IP addresses: no context word needed, versions and OIDs excluded by shape ------------------
+
+@pytest.mark.parametrize("text,value", [
+    ("the box at 186.178.186.21 went down", "186.178.186.21"),
+    ("10.12.4.31 answered", "10.12.4.31"),
+    ("upstream 2a00:1450:4001:81b::200e refused", "2a00:1450:4001:81b::200e"),
+    ("fd12:3456:789a:1:0:0:0:1 is the router", "fd12:3456:789a:1:0:0:0:1"),
+])
+def test_ip_addresses_without_a_context_word(hs_engine, text, value):
+    assert ("IP_ADDRESS", value) in found(hs_engine, text)
+
+
+@pytest.mark.parametrize("text", ["version 1.2.3.4", "oid 1.3.6.1.4.1.311", "upgrade to v4.10.12.3 tonight",
+                                  "build 3.10.2.1 is out", "java 1.8.0.292", "lib-2.14.3.11-beta",
+                                  "routes 10.0.0.0/8", "at 12:30:45 we left"])
+def test_versions_oids_and_networks_are_not_ips(hs_engine, text):
+    assert not [t for t, _ in found(hs_engine, text) if t == "IP_ADDRESS"]
+
+
+# -- well-known public examples: VERY_UNLIKELY with the reason known_example -------------------
+
+KNOWN = [
+    ("JSON_WEB_TOKEN", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0"
+                       "IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"),
+    ("CREDIT_CARD_NUMBER", "4242 4242 4242 4242"),
+    ("IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
+    ("US_SOCIAL_SECURITY_NUMBER", "123-45-6789"),
+    ("AWS_CREDENTIALS", "AKIAIOSFODNN7EXAMPLE"),
+]
+
+
+@pytest.mark.parametrize("infotype,value", KNOWN, ids=[k[0] for k in KNOWN])
+def test_known_examples_are_audited_not_reported(hs_engine, audit_engine, infotype, value):
+    text = f"the value is {value} here"
+    assert not [f for f in hs_engine.scan(text) if f.infotype == infotype]
+    [f] = [f for f in audit_engine.scan(text) if f.infotype == infotype]
+    assert (text[f.start:f.end], f.likelihood, f.likelihood_reason) == (value, "VERY_UNLIKELY", "known_example")
+
+
+def test_a_real_value_of_the_same_type_is_still_reported(hs_engine):
+    [f] = [f for f in hs_engine.scan("the value is DE82 3704 0044 0532 0139 99 here") if f.infotype == "IBAN_CODE"]
+    assert f.likelihood_reason is None and f.likelihood != "VERY_UNLIKELY"
+
+
+def test_known_example_list_is_versioned_data():
+    known = load_known_examples()
+    assert known.version
+    assert known.matches("CREDIT_CARD_NUMBER", "4242-4242-4242-4242")
+    assert not known.matches("CREDIT_CARD_NUMBER", _card("4242", 16)[:-2] + "00")
+    with pytest.raises(RuleError, match="normalize"):
+        KnownExamples.from_data({"groups": [{"infotypes": ["X"], "normalize": "nope", "values": ["1"]}]})
+    with pytest.raises(RuleError, match="neither"):
+        KnownExamples.from_data({"groups": [{"infotypes": ["X"]}]})
+
+
+# -- e-mail addresses --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["git clone git@github.com:org/repo.git", "ssh deploy@build-01.acme-corp.com",
+                                  "scp backup.tgz ops@db-2.acme-corp.com:/srv/"])
+def test_git_remotes_and_ssh_logins_are_not_email(hs_engine, text):
+    assert not [t for t, _ in found(hs_engine, text) if t == "EMAIL_ADDRESS"]
+
+
+def test_a_credited_maintainer_is_still_an_email(hs_engine):
+    text = "Maintainer: marcus.haddad@northwind-legal.io"
+    assert found(hs_engine, text) == [("EMAIL_ADDRESS", "marcus.haddad@northwind-legal.io")]
+
+
+# -- infoTypes Google DLP users look for ----------------------------------------------------------
+
+@pytest.mark.parametrize("infotype,text,value", [
+    ("HTTP_COOKIE", "Cookie: sessionid=q8Yt3LmZ0aPw7RkN2vXc5JbH9sDf1GeU; theme=dark",
+     "sessionid=q8Yt3LmZ0aPw7RkN2vXc5JbH9sDf1GeU; theme=dark"),
+    ("HTTP_COOKIE", "curl -b 'connect.sid=s%3Aq8Yt3LmZ0aPw7RkN2vXc.5JbH9sDf1GeUxYz' https://app.acme-corp.com",
+     "connect.sid=s%3Aq8Yt3LmZ0aPw7RkN2vXc.5JbH9sDf1GeUxYz"),
+    ("AZURE_AUTH_TOKEN", "AZURE_CLIENT_SECRET=abc8Q~Zr3vT7yXk2LmN9pQs4Wd6Fh1Jb5Gc0Ve",
+     "abc8Q~Zr3vT7yXk2LmN9pQs4Wd6Fh1Jb5Gc0Ve"),
+    ("US_DRIVERS_LICENSE_NUMBER", "Driver's license: D1234567 (CA)", "D1234567"),
+])
+def test_new_infotypes(hs_engine, infotype, text, value):
+    assert (infotype, value) in found(hs_engine, text)
+
+
+@pytest.mark.parametrize("text", ["Cookie: theme=dark; lang=en", "license: MIT", "DL D1234567 of the build"])
+def test_new_infotypes_stay_quiet_on_lookalikes(hs_engine, text):
+    assert not [t for t, _ in found(hs_engine, text)
+                if t in ("HTTP_COOKIE", "US_DRIVERS_LICENSE_NUMBER", "AZURE_AUTH_TOKEN")]

@@ -1,0 +1,423 @@
+"""Document structure the engine uses as context: table columns and list headings.
+
+A value in a table cell takes its context from its own cell, its column's header and, in a
+two-column table, the row's label -- not from whatever lies within a character window (the
+header of the next column, the row above). This is Google DLP's "table inspection" and Macie's
+"column name counts as the keyword", applied to tables written as text: CSV/TSV files,
+Markdown/pipe tables, comma-separated rows pasted into a chat, and the tab-separated rows that
+extraction gives for HTML, spreadsheet and word-processor tables.
+
+A table is a run of consecutive lines with the same delimiter (tab, pipe, comma or semicolon,
+in that order of preference) and the same number of cells, whose first line looks like a header
+(short names, no values). Markdown separator rows (``|---|:--:|``) belong to the table.
+
+A list item (``- x``, ``* x``, ``1. x``) also takes the heading line above its list as context.
+
+Everything is computed lazily around the positions the engine asks about and cached for one
+document, so text without candidates costs nothing. Offsets are document offsets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_ROW_CHARS = 4096
+"""Longer lines are never table rows (keeps splitting cheap on minified code)."""
+MAX_WALK_LINES = 200_000
+"""Rows visited when looking for a table's header or end."""
+MAX_LIST_ITEMS = 200
+"""List items walked over to find a list's heading."""
+
+_DELIMS = ("\t", "|", ",", ";")
+_QUOTED_FIELD = {d: re.compile(r'[ ]*(?:"(?:[^"]|"")*"[ ]*|[^%s"]*)' % re.escape(d)) for d in "\t,;"}
+_HEADER_CELL = re.compile(
+    r"[A-Za-z][A-Za-z0-9_.#/&+' -]{0,47}(?: ?\([A-Za-z0-9 _./-]{1,24}\))?[?#.:]?")
+_SEPARATOR_CELL = re.compile(r":?-{2,}:?")
+_LIST_ITEM = re.compile(r"[ \t]{0,8}(?:[-*+\u2022]|\d{1,3}[.)]|[a-z][.)])[ \t]+\S")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def split_camel(text: str) -> str:
+    """``CardNumber`` -> ``Card Number``, ``customerSSN`` -> ``customer SSN`` (header words)."""
+    return _CAMEL.sub(" ", text)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One table line: its delimiter and the spans of its cells (trimmed of blanks and quotes)."""
+
+    start: int
+    end: int
+    delim: str
+    cells: tuple[tuple[int, int], ...]
+
+    def cell_index(self, vs: int, ve: int) -> int:
+        """Index of the cell that contains ``[vs, ve)``, or -1."""
+        for i, (s, e) in enumerate(self.cells):
+            if s <= vs and ve <= e:
+                return i
+        return -1
+
+
+@dataclass(frozen=True, slots=True)
+class CellContext:
+    """Where a value sits in a table: its cell, the column header and (two columns) the row label."""
+
+    cell: tuple[int, int]
+    header: tuple[int, int]
+    label: tuple[int, int] | None
+
+
+@dataclass(slots=True)
+class _Block:
+    header: Row
+    end: int = -1  # end offset of the last row; -1 until walked
+
+
+class Structure:
+    """Lazily discovered tables and lists of one document (``text``)."""
+
+    _CACHES = frozenset({"_rows", "_blocks", "_cells", "_headings", "_regions"})
+
+    def __init__(self, text: str) -> None:
+        # Caches (_rows: line start -> Row; _blocks: line start -> table; _cells: value span ->
+        # CellContext; _headings: line start -> list heading; _regions: line end -> region) are
+        # created on first use: most documents never need them.
+        self.text = text
+        self.n = len(text)
+
+    def __getattr__(self, name: str) -> dict:
+        if name in Structure._CACHES:
+            cache: dict = {}
+            setattr(self, name, cache)
+            return cache
+        raise AttributeError(name)
+
+    # ------------------------------------------------------------------ lines and rows
+    def line_bounds(self, pos: int) -> tuple[int, int]:
+        """Start and end (before the newline) of the line holding ``pos``."""
+        text = self.text
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        return start, (self.n if end < 0 else end)
+
+    def _row(self, start: int) -> Row | None:
+        """The table row of the line starting at ``start`` (None when it is no row)."""
+        try:
+            return self._rows[start]
+        except KeyError:
+            pass
+        end = self.text.find("\n", start)
+        end = self.n if end < 0 else end
+        row = None
+        if 0 < end - start <= MAX_ROW_CHARS:
+            line = self.text[start:end]
+            if line.endswith("\r"):
+                line = line[:-1]
+            row = _parse_row(line, start)
+        self._rows[start] = row
+        return row
+
+    def _prev_line(self, start: int) -> int:
+        """Start of the line before the one starting at ``start`` (-1 at the top)."""
+        if start <= 0:
+            return -1
+        return self.text.rfind("\n", 0, start - 1) + 1
+
+    def _next_line(self, start: int) -> int:
+        """Start of the line after the one starting at ``start`` (-1 at the bottom)."""
+        end = self.text.find("\n", start)
+        return -1 if end < 0 or end + 1 >= self.n else end + 1
+
+    # ------------------------------------------------------------------ tables
+    def _block(self, start: int) -> _Block | None:
+        """The table (with a header) that the line starting at ``start`` belongs to."""
+        if start in self._blocks:
+            return self._blocks[start]
+        row = self._row(start)
+        if row is None:
+            self._blocks[start] = None
+            return None
+        visited = [start]
+        top: Row | None = row
+        found: _Block | None = None
+        cursor = start
+        for _ in range(MAX_WALK_LINES):
+            prev = self._prev_line(cursor)
+            if prev < 0:
+                break
+            prow = self._row(prev)
+            if not _compatible(prow, row):
+                break
+            if prev in self._blocks:  # joins a run already walked
+                found, top = self._blocks[prev], None
+                break
+            visited.append(prev)
+            top = prow
+            cursor = prev
+        if top is not None and self._is_header(top):
+            found = _Block(top)
+        for line in visited:
+            self._blocks[line] = found
+        return found
+
+    def _is_header(self, row: Row) -> bool:
+        """A header row: every cell a short name, at least two named cells, and (comma or
+        semicolon tables) three columns or a second data row, so prose with commas is no table."""
+        names = 0
+        text = self.text
+        for s, e in row.cells:
+            if s == e:
+                continue
+            cell = text[s:e]
+            if not _HEADER_CELL.fullmatch(cell) or cell.count(" ") > 4:
+                return False
+            names += 1
+        if names < 2:
+            return False
+        if row.delim in ",;" and len(row.cells) < 3:
+            second = self._next_line(self._next_line(row.start)) if self._next_line(row.start) >= 0 else -1
+            return second >= 0 and _compatible(self._row(second), row)
+        return True
+
+    def cell_context(self, vs: int, ve: int) -> CellContext | None:
+        """Cell, header and label of the value ``[vs, ve)`` when it sits in a data cell of a
+        table with a header; None otherwise (the value is then scored by its neighbourhood)."""
+        key = (vs, ve)
+        if key in self._cells:
+            return self._cells[key]
+        result = None
+        start, end = self.line_bounds(vs)
+        if ve <= end and start > 0 and self._row_above(start, end):
+            block = self._block(start)
+            if block is not None and block.header.start != start:
+                row = self._row(start)
+                i = row.cell_index(vs, ve) if row is not None else -1
+                if i >= 0 and not _is_separator(self.text, row):
+                    label = row.cells[0] if len(row.cells) == 2 and i == 1 else None
+                    result = CellContext(row.cells[i], block.header.cells[i], label)
+        self._cells[key] = result
+        return result
+
+    def _row_above(self, start: int, end: int) -> bool:
+        """Cheap test: the line has a delimiter and the line above has the same one (a data row
+        always has its header or another row above it)."""
+        if end - start > MAX_ROW_CHARS:
+            return False
+        text = self.text
+        delim = _delimiter(text[start:end])
+        if delim is None:
+            return False
+        prev = text.rfind("\n", 0, start - 1) + 1
+        return text.find(delim, prev, start - 1) >= 0
+
+    def _has_delimiter(self, start: int, end: int) -> bool:
+        text = self.text
+        return any(text.find(d, start, end) >= 0 for d in _DELIMS)
+
+    def table_below_header(self, pos: int) -> tuple[int, int] | None:
+        """When ``pos`` lies in a table's header line: the span of the table's data rows."""
+        start, end = self.line_bounds(pos)
+        row = self._row(start)
+        if row is None:
+            return None
+        nxt = self._next_line(start)
+        if nxt < 0 or not _compatible(self._row(nxt), row):
+            return None
+        block = self._block(nxt)
+        if block is None or block.header.start != start:
+            return None
+        return nxt, self._block_end(block)
+
+    def _block_end(self, block: _Block) -> int:
+        if block.end < 0:
+            header = block.header
+            cursor = header.start
+            last_end = header.end
+            for _ in range(MAX_WALK_LINES):
+                nxt = self._next_line(cursor)
+                if nxt < 0:
+                    break
+                nrow = self._row(nxt)
+                if not _compatible(nrow, header):
+                    break
+                self._blocks.setdefault(nxt, block)
+                last_end = nrow.end
+                cursor = nxt
+            block.end = last_end
+        return block.end
+
+    def enclosing_table(self, pos: int) -> tuple[Row, tuple[int, int]] | None:
+        """When the line holding ``pos`` is a data row: the table's header row and the span of
+        its data rows (lets a later chunk of a long document see the header of its table)."""
+        start, _ = self.line_bounds(pos)
+        block = self._block(start)
+        if block is None or block.header.start == start:
+            return None
+        first = self._next_line(block.header.start)
+        return block.header, (first, self._block_end(block))
+
+    # ------------------------------------------------------------------ lists
+    def list_heading(self, pos: int) -> tuple[int, int] | None:
+        """The heading line above the list whose item holds ``pos`` (None when not in a list)."""
+        start, end = self.line_bounds(pos)
+        if start in self._headings:
+            return self._headings[start]
+        result = None
+        visited = []
+        cursor = start
+        if _LIST_ITEM.match(self.text, start, end):
+            for _ in range(MAX_LIST_ITEMS):
+                visited.append(cursor)
+                prev = self._prev_line(cursor)
+                if prev < 0:
+                    break
+                if prev in self._headings:
+                    result = self._headings[prev]
+                    break
+                pend = cursor - 1
+                if _LIST_ITEM.match(self.text, prev, pend):
+                    cursor = prev
+                    continue
+                if self.text[prev:pend].strip():
+                    result = (prev, pend)
+                break
+        for line in visited:
+            self._headings[line] = result
+        return result
+
+    def list_below_heading(self, pos: int) -> tuple[int, int] | None:
+        """When ``pos`` lies in a line directly followed by list items: the span of those items."""
+        start, end = self.line_bounds(pos)
+        cursor = self._next_line(start)
+        if cursor < 0 or not _LIST_ITEM.match(self.text, cursor, self.line_bounds(cursor)[1]):
+            return None
+        first = cursor
+        last_end = self.line_bounds(cursor)[1]
+        for _ in range(MAX_LIST_ITEMS):
+            nxt = self._next_line(cursor)
+            if nxt < 0:
+                break
+            nend = self.line_bounds(nxt)[1]
+            if not _LIST_ITEM.match(self.text, nxt, nend):
+                break
+            last_end, cursor = nend, nxt
+        return first, last_end
+
+    # ------------------------------------------------------------------ for the backends
+    def word_region(self, pos: int) -> tuple[int, int] | None:
+        """Where a context word at ``pos`` speaks for values beyond its character window: the
+        data rows of the table whose header holds it, or the list it heads (cached per line;
+        most words are followed by prose or a blank line, which two character tests settle)."""
+        text = self.text
+        end = text.find("\n", pos)
+        if end < 0 or end + 1 >= self.n or text[end + 1] in "\r\n":
+            return None
+        try:
+            return self._regions[end]
+        except KeyError:
+            pass
+        nxt = end + 1
+        region = None
+        if _LIST_ITEM.match(text, nxt):
+            region = self.list_below_heading(pos)
+        else:
+            start = text.rfind("\n", 0, pos) + 1
+            delim = _delimiter(text[start:end]) if end - start <= MAX_ROW_CHARS else None
+            if delim is not None:
+                nend = text.find("\n", nxt)
+                if text.find(delim, nxt, self.n if nend < 0 else nend) >= 0:
+                    region = self.table_below_header(pos)
+        self._regions[end] = region
+        return region
+
+
+def _parse_row(line: str, base: int) -> Row | None:
+    delim = _delimiter(line)
+    if delim is None:
+        return None
+    if delim == "|":
+        spans = _pipe_cells(line)
+    elif '"' in line:
+        spans = _quoted_cells(line, delim)
+        if spans is None:
+            return None
+    else:
+        spans = []
+        pos = 0
+        while True:
+            i = line.find(delim, pos)
+            if i < 0:
+                spans.append((pos, len(line)))
+                break
+            spans.append((pos, i))
+            pos = i + 1
+    cells = tuple(_trim(line, s, e, base) for s, e in spans)
+    return Row(base, base + len(line), delim, cells)
+
+
+def _delimiter(line: str) -> str | None:
+    if "\t" in line:
+        return "\t"
+    if "|" in line:
+        stripped = line.strip()
+        if stripped.startswith("|") or stripped.count("|") >= 2:
+            return "|"
+    if "," in line:
+        return ","
+    if ";" in line:
+        return ";"
+    return None
+
+
+def _pipe_cells(line: str) -> list[tuple[int, int]]:
+    left = len(line) - len(line.lstrip())
+    right = len(line.rstrip())
+    if line.startswith("|", left):
+        left += 1
+    if right > left and line[right - 1] == "|":
+        right -= 1
+    spans = []
+    pos = left
+    while True:
+        i = line.find("|", pos, right)
+        if i < 0:
+            spans.append((pos, right))
+            return spans
+        spans.append((pos, i))
+        pos = i + 1
+
+
+def _quoted_cells(line: str, delim: str) -> list[tuple[int, int]] | None:
+    field = _QUOTED_FIELD[delim]
+    spans = []
+    pos = 0
+    n = len(line)
+    while True:
+        m = field.match(line, pos)
+        end = m.end()
+        spans.append((pos, end))
+        if end >= n:
+            return spans
+        if line[end] != delim:
+            return None  # a stray quote: not a well-formed row
+        pos = end + 1
+
+
+def _trim(line: str, s: int, e: int, base: int) -> tuple[int, int]:
+    while s < e and line[s] in " \t":
+        s += 1
+    while e > s and line[e - 1] in " \t\r":
+        e -= 1
+    if e - s >= 2 and line[s] == '"' and line[e - 1] == '"':
+        s, e = s + 1, e - 1
+    return base + s, base + e
+
+
+def _compatible(row: Row | None, other: Row) -> bool:
+    return row is not None and row.delim == other.delim and len(row.cells) == len(other.cells)
+
+
+def _is_separator(text: str, row: Row) -> bool:
+    return row.delim == "|" and all(_SEPARATOR_CELL.fullmatch(text[s:e]) for s, e in row.cells if s < e)
