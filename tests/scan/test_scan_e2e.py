@@ -101,8 +101,9 @@ def test_forward_scan_inspects_only_new_content(make_sim):
     org = sim.org
     new_chats = org.add_generated_chats(3)
     grown = next(c for c in org.live_chats() if c.id not in new_chats)
-    new_message = org.add_message(grown.id, "my card is 4111 1111 1111 1111, call +1 415 555 0100",
-                                  plants=[("CREDIT_CARD_NUMBER", "4111 1111 1111 1111")])
+    # Not a published test card (those are findings at VERY_UNLIKELY, below the default floor).
+    new_message = org.add_message(grown.id, "my card is 4539 1488 0343 6467, call +1 415 555 0100",
+                                  plants=[("CREDIT_CARD_NUMBER", "4539 1488 0343 6467")])
     after = sim.scan("forward")
     assert after.status == "completed"
 
