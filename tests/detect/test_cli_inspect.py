@@ -88,3 +88,43 @@ def test_missing_path_and_bad_options_exit_non_zero(env):
     assert run(str(doc), "--format", "xml").exit_code == 2
     assert run(str(doc), "--min-likelihood", "SURE").exit_code == 2
     assert run(str(doc), "--rules", str(env / "missing.yaml")).exit_code == 2
+
+
+POSITION_DOCS = {
+    # name: (content, {infotype: (planted value, locator, line, column)})
+    "notes.txt": ("intro\n\nsecond paragraph\n  SSN 839-41-5573 here\n",
+                  {"US_SOCIAL_SECURITY_NUMBER": ("839-41-5573", "line:4", 4, 7)}),
+    "people.csv": ("id,name,social_security_number,passport_number,card_no\n"
+                   "1000,Derek Ruiz,530702536,V45167089,62101069109732035\n",
+                   {"US_SOCIAL_SECURITY_NUMBER": ("530702536", "line:2", 2, 17),
+                    "CREDIT_CARD_NUMBER": ("62101069109732035", "line:2", 2, 37)}),
+    "config.json": ('{\n  "users": [\n    {"name": "x", "ssn": "839-41-5573"}\n  ]\n}\n',
+                    {"US_SOCIAL_SECURITY_NUMBER": ("839-41-5573", "json:$.users[0].ssn", 3, 27)}),
+    "page.html": ("<html><body>\n<p>hello &amp; welcome</p>\n<p>token 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</p>\n"
+                  "</body></html>\n",
+                  {"GITHUB_TOKEN": ("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", "text", 3, 10)}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POSITION_DOCS))
+def test_jsonl_positions_are_offsets_into_the_file_with_line_and_column(env, name):
+    content, expected = POSITION_DOCS[name]
+    doc = env / name
+    doc.write_text(content)
+    result = run(str(doc))
+    assert result.exit_code == 0, result.output
+    records = {r["infotype"]: r for r in map(json.loads, result.stdout.splitlines())}
+    for infotype, (value, locator, line, column) in expected.items():
+        r = records[infotype]
+        assert content[r["start"]:r["end"]] == value
+        assert (r["locator"], r["line"], r["column"]) == (locator, line, column)
+        assert value not in result.stdout
+
+
+def test_table_output_shows_the_line(env):
+    doc = env / "notes.txt"
+    doc.write_text("a\nb\nSSN 839-41-5573\n")
+    result = run(str(doc), "--format", "table")
+    header, row = result.stdout.splitlines()[:2]
+    assert header.split()[:3] == ["doc", "locator", "line"]
+    assert row.split()[1:3] == ["line:3", "3"]

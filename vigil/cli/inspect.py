@@ -2,14 +2,16 @@
 
 Each file is read through ``vigil.extract.extract`` (documents, archives, mail …); every text
 segment is scanned. JSONL output has one object per finding, and one ``{doc, locator, skipped}``
-object per input or archive member that could not be read. Exit status 0 means the scan ran
-(findings or not); 2 means a path is missing or an option is invalid.
+object per input or archive member that could not be read. A finding's ``start``/``end`` are
+offsets into the file's decoded text for plain-text formats (into the decoded source for XML and
+HTML), within the located unit otherwise, with the 1-based ``line`` and ``column`` of ``start``
+(see docs/extraction.md). Exit status 0 means the scan ran (findings or not); 2 means a path is
+missing or an option is invalid.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Iterator, Optional
@@ -18,22 +20,11 @@ import typer
 
 from vigil.cli.app import app
 
-_LINE_LOCATOR = re.compile(r"^(.*?)line:(\d+)$")
-
-
 def _files(path: Path) -> Iterator[Path]:
     if path.is_dir():
         yield from sorted(p for p in path.rglob("*") if p.is_file())
     else:
         yield path
-
-
-def _locator(segment_locator: str, text: str, start: int) -> str:
-    """Refine a ``line:N`` segment locator to the line holding ``start``."""
-    m = _LINE_LOCATOR.match(segment_locator)
-    if not m:
-        return segment_locator
-    return f"{m.group(1)}line:{int(m.group(2)) + text.count(chr(10), 0, start)}"
 
 
 def inspect_paths(paths: list[str], engine, extract=None) -> Iterator[dict]:  # noqa: ANN001
@@ -60,18 +51,25 @@ def inspect_paths(paths: list[str], engine, extract=None) -> Iterator[dict]:  # 
                 continue
             for segment in result.segments:
                 for finding in engine.scan(segment.text):
-                    record = {"doc": doc, "locator": _locator(segment.locator, segment.text, finding.start)}
-                    record.update(finding.to_dict())
-                    yield record
+                    yield finding_record(doc, segment, finding)
+
+
+def finding_record(doc: str, segment, finding) -> dict:  # noqa: ANN001
+    """The JSONL object of one finding in ``segment`` (positions from ``segment.place``)."""
+    place = segment.place(finding.start, finding.end)
+    record = {"doc": doc, "locator": place.locator}
+    record.update(finding.to_dict())
+    record.update(start=place.start, end=place.end, line=place.line, column=place.column)
+    return record
 
 
 def _table(records: list[dict]) -> None:
     """Aligned plain-text columns (never truncated, so paths and locators stay whole)."""
-    header = ("doc", "locator", "infotype", "likelihood", "severity", "masked")
+    header = ("doc", "locator", "line", "infotype", "likelihood", "severity", "masked")
     rows = [header]
     for r in records:
         if "skipped" in r:
-            rows.append((r["doc"], r["locator"], f"skipped: {r['skipped']}", "", "", ""))
+            rows.append((r["doc"], r["locator"], "", f"skipped: {r['skipped']}", "", "", ""))
         else:
             rows.append(tuple(str(r[k]) for k in header))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -86,6 +84,8 @@ def inspect(
     min_likelihood: str = typer.Option("POSSIBLE", "--min-likelihood",
                                        help="VERY_UNLIKELY, UNLIKELY, POSSIBLE, LIKELY or VERY_LIKELY."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="YAML file of custom detectors/overrides."),
+    phone_region: list[str] = typer.Option(["US"], "--phone-region",
+                                           help="Region(s) whose national phone formats come first (ISO 3166, e.g. US, DE)."),
 ) -> None:
     """Scan local files for sensitive data and print the findings (values masked)."""
     from vigil.detect import Engine, load_fingerprint_key
@@ -106,7 +106,8 @@ def inspect(
         typer.echo(f"error: rules file not found: {rules}", err=True)
         raise typer.Exit(2)
     try:
-        engine = Engine.load(load_fingerprint_key(), custom_rules=rules, min_likelihood=min_likelihood.upper())
+        engine = Engine.load(load_fingerprint_key(), custom_rules=rules, min_likelihood=min_likelihood.upper(),
+                             phone_regions=phone_region)
     except (RuleError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -49,6 +49,16 @@ FINDINGS = pa.schema(
         ("locator", STR),
         ("start", INT),
         ("end", INT),
+    ]
+    # Positions a person can use (issue 9): 1-based line and column of ``start`` in the object
+    # (see docs/schema.md for what each offset is relative to), and why the likelihood was
+    # set against the evidence (``known_example``).
+    + [
+        ("line", INT),
+        ("column", INT),
+        ("likelihood_reason", STR),
+    ]
+    + [
         ("infotype", STR),
         ("detector", STR),
         ("likelihood", STR),

@@ -97,8 +97,8 @@ class Inspector:
         found: list[dict[str, Any]] = []
         for seg in result.segments:
             for hit in self.engine.scan(seg.text):
-                locator = seg.locator_at(hit.start) if hasattr(seg, "locator_at") else seg.locator
-                found.append(finding_row(ref, ctx, locator, hit, run_id, scanned_at))
+                place = seg.place(hit.start, hit.end) if hasattr(seg, "place") else None
+                found.append(finding_row(ref, ctx, seg.locator, hit, run_id, scanned_at, place))
         verdict = Verdict("scanned", None, found, len(data), result.detected_type,
                           int((time.perf_counter() - start) * 1000))
         if found and self.evidence is not None:

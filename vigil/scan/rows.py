@@ -83,14 +83,23 @@ class ObjectRef:
 
 
 def finding_row(ref: ObjectRef, ctx: Context, locator: str, finding: Any, run_id: str,
-                scanned_at: datetime) -> dict[str, Any]:
-    """One ``findings`` row for a detector hit (``finding`` is a ``vigil.detect.Finding``)."""
+                scanned_at: datetime, place: Any = None) -> dict[str, Any]:
+    """One ``findings`` row for a detector hit (``finding`` is a ``vigil.detect.Finding``).
+
+    ``place`` (a ``vigil.extract.positions.Place`` from ``Segment.place``) gives the locator,
+    offsets, line and column in the object; without it they are the finding's own (offsets into
+    the scanned text, e.g. a message)."""
+    start, end = finding.start, finding.end
+    line, column = getattr(finding, "line", None), getattr(finding, "column", None)
+    if place is not None:
+        locator, start, end, line, column = place.locator, place.start, place.end, place.line, place.column
     row = ctx.metadata()
     row.update(
         finding_id=finding_id(ref.kind, ref.object_id, ref.version, locator, finding.detector,
-                              finding.start, finding.end),
+                              start, end),
         object_kind=ref.kind, object_id=ref.object_id, object_version=ref.version,
-        locator=locator, start=finding.start, end=finding.end, infotype=finding.infotype,
+        locator=locator, start=start, end=end, line=line, column=column,
+        likelihood_reason=getattr(finding, "likelihood_reason", None), infotype=finding.infotype,
         detector=finding.detector, likelihood=finding.likelihood,
         severity=finding.severity, masked=finding.masked, fingerprint=finding.fingerprint,
         context=finding.context, event_time=ctx.event_time,
