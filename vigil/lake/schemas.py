@@ -33,6 +33,8 @@ _CHAT_METADATA = [
     ("project_name", STR),
     ("user_id", STR),
     ("user_email", STR),
+    ("chat_url", STR),
+    ("deleted_at", TS),
 ]
 
 _OBJECT_REF = [
@@ -44,12 +46,14 @@ _OBJECT_REF = [
 FINDINGS = pa.schema(
     [("finding_id", STR)]
     + _CHAT_METADATA
+    + [("object_key", STR)]
     + _OBJECT_REF
     + [
         ("locator", STR),
         ("start", INT),
         ("end", INT),
         ("infotype", STR),
+        ("category", STR),
         ("detector", STR),
         ("likelihood", STR),
         ("severity", STR),
@@ -66,6 +70,7 @@ FINDINGS = pa.schema(
 CHAT_EVENTS = pa.schema(
     [("event_id", STR), ("event_kind", STR)]
     + _CHAT_METADATA
+    + [("object_key", STR)]
     + _OBJECT_REF
     + [
         ("event_time", TS),
@@ -84,6 +89,7 @@ OBJECTS = pa.schema(
     + [
         ("status", STR),
         ("reason", STR),
+        ("attempts", INT),
         ("bytes", INT),
         ("findings_count", INT),
         ("detected_type", STR),
@@ -118,6 +124,7 @@ ACTIVITIES = pa.schema(
         ("claude_project_id", STR),
         ("claude_file_id", STR),
         ("raw_json", STR),
+        ("is_vigil_read", pa.bool_()),
         ("scan_run_id", STR),
         (LANDED_AT, TS),
     ]
@@ -127,6 +134,8 @@ SCAN_RUNS = pa.schema(
     [
         ("scan_run_id", STR),
         ("run_type", STR),
+        ("connector", STR),
+        ("org_id", STR),
         ("status", STR),
         ("started_at", TS),
         ("finished_at", TS),
@@ -146,6 +155,8 @@ SCAN_RUNS = pa.schema(
         ("retries", INT),
         ("duration_s", pa.float64()),
         ("error", STR),
+        ("owner", STR),
+        ("rules_version", STR),
         ("parameters_json", STR),
         (LANDED_AT, TS),
     ]

@@ -6,6 +6,9 @@ For each table ``T`` there are two views:
   landed_at DESC) = 1``), which is what queries should use: replays and compaction never
   show a row twice.
 A table with no files yet gets a typed empty view, so every query works on a new lake.
+
+Derived views: ``org_activities`` is ``activities`` without vigil's own Compliance API reads
+(``is_vigil_read``), which are most of the feed's rows while a scan runs.
 """
 
 from __future__ import annotations
@@ -64,8 +67,15 @@ def create_views(con: duckdb.DuckDBPyConnection, storage: LakeStorage) -> None:
         )
 
 
+def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Views built on the deduplicated table views (see the module docstring)."""
+    con.execute("CREATE OR REPLACE VIEW org_activities AS "
+                "SELECT * FROM activities WHERE is_vigil_read IS NOT TRUE")
+
+
 def connect(storage: LakeStorage) -> duckdb.DuckDBPyConnection:
     """A new DuckDB connection with the lake's views."""
     con = new_connection(storage)
     create_views(con, storage)
+    create_derived_views(con)
     return con

@@ -56,6 +56,11 @@ class Inspector:
         self.file_types = file_types
         self.limits = limits
         self.evidence = evidence
+        self._categories = {r.id: r.category for r in getattr(engine, "rules", ())}
+
+    def category(self, detector: str) -> str | None:
+        """The category of a detector's rule (credential, pii, financial, health, ...)."""
+        return self._categories.get(detector)
 
     def too_large(self, size: int | None) -> bool:
         """True when metadata already says the object is over the inspection cap."""
@@ -70,7 +75,8 @@ class Inspector:
         for locator, text in segments:
             size += len(text.encode("utf-8"))
             for hit in self.engine.scan(text):
-                found.append(finding_row(ref, ctx, locator, hit, run_id, scanned_at))
+                found.append(finding_row(ref, ctx, locator, hit, run_id, scanned_at,
+                                         self.category(hit.detector)))
         return Verdict("scanned", None, found, size, "text",
                        int((time.perf_counter() - start) * 1000))
 
@@ -98,7 +104,8 @@ class Inspector:
         for seg in result.segments:
             for hit in self.engine.scan(seg.text):
                 locator = seg.locator_at(hit.start) if hasattr(seg, "locator_at") else seg.locator
-                found.append(finding_row(ref, ctx, locator, hit, run_id, scanned_at))
+                found.append(finding_row(ref, ctx, locator, hit, run_id, scanned_at,
+                                         self.category(hit.detector)))
         verdict = Verdict("scanned", None, found, len(data), result.detected_type,
                           int((time.perf_counter() - start) * 1000))
         if found and self.evidence is not None:

@@ -39,6 +39,8 @@ class Context:
     project_name: str | None = None
     user_id: str | None = None
     user_email: str | None = None
+    chat_url: str | None = None
+    deleted_at: datetime | str | None = None
     event_time: datetime | str | None = None
 
     def with_(self, **changes: Any) -> "Context":
@@ -52,6 +54,7 @@ class Context:
             "message_id": self.message_id, "author_role": self.author_role, "model": self.model,
             "file_id": self.file_id, "file_name": self.file_name, "project_id": self.project_id,
             "project_name": self.project_name, "user_id": self.user_id, "user_email": self.user_email,
+            "chat_url": self.chat_url, "deleted_at": self.deleted_at,
         }
 
 
@@ -63,6 +66,7 @@ def chat_context(chat: Mapping[str, Any], project_name: str | None, org_id: str 
         chat_id=chat.get("id"), chat_title=chat.get("name"), model=chat.get("model"),
         project_id=chat.get("project_id"), project_name=project_name,
         user_id=user.get("id"), user_email=user.get("email_address"),
+        chat_url=chat.get("href"), deleted_at=chat.get("deleted_at"),
     )
 
 
@@ -83,15 +87,18 @@ class ObjectRef:
 
 
 def finding_row(ref: ObjectRef, ctx: Context, locator: str, finding: Any, run_id: str,
-                scanned_at: datetime) -> dict[str, Any]:
-    """One ``findings`` row for a detector hit (``finding`` is a ``vigil.detect.Finding``)."""
+                scanned_at: datetime, category: str | None = None) -> dict[str, Any]:
+    """One ``findings`` row for a detector hit (``finding`` is a ``vigil.detect.Finding``).
+
+    ``category`` is the detector's category (credential, pii, financial, health, ...).
+    """
     row = ctx.metadata()
     row.update(
         finding_id=finding_id(ref.kind, ref.object_id, ref.version, locator, finding.detector,
                               finding.start, finding.end),
-        object_kind=ref.kind, object_id=ref.object_id, object_version=ref.version,
-        locator=locator, start=finding.start, end=finding.end, infotype=finding.infotype,
-        detector=finding.detector, likelihood=finding.likelihood,
+        object_key=ref.key, object_kind=ref.kind, object_id=ref.object_id,
+        object_version=ref.version, locator=locator, start=finding.start, end=finding.end,
+        infotype=finding.infotype, category=category, detector=finding.detector, likelihood=finding.likelihood,
         severity=finding.severity, masked=finding.masked, fingerprint=finding.fingerprint,
         context=finding.context, event_time=ctx.event_time,
         scanned_at=scanned_at, scan_run_id=run_id,
@@ -109,7 +116,7 @@ def event_row(event_kind: str, ref: ObjectRef | None, ctx: Context, *, bytes_: i
     row.update(
         event_id=chat_event_id(event_kind, ctx.chat_id or ctx.project_id, ctx.message_id,
                                file_id, version),
-        event_kind=event_kind,
+        event_kind=event_kind, object_key=ref.key if ref else None,
         object_kind=ref.kind if ref else None, object_id=ref.object_id if ref else None,
         object_version=ref.version if ref else None,
         event_time=ctx.event_time, bytes=bytes_, findings_count=findings_count,
