@@ -48,16 +48,18 @@ def serve(seed: int, users: int, chats: int, rpm: int, conn) -> None:
 def scan_worker(base_url: str, org_id: str, rpm: int, lake: str, compact_threshold: int) -> dict:
     """Scanner process: one historical scan (30 days); returns what it measured."""
     from vigil.config import parse_config
-    from vigil.scan.runner import historical_plan, run_scan
-    from vigil.scan.setup import open_session
+    from vigil.scan.run import open_run
+    from vigil.scan.runner import run_scan
+    from vigil.scan.setup import load_run_settings
 
     cfg = parse_config({"connector": {"org_id": org_id, "base_url": base_url,
                                       "key_source": "env:BENCH_SIM_KEY"},
                         "lake": {"root": lake, "compact_threshold": compact_threshold},
                         "rate": {"rpm": rpm}})
     t0 = time.perf_counter()
-    with open_session(config=cfg) as (session, _):
-        summary = run_scan(session, historical_plan(session, 30))
+    with open_run(load_run_settings(config=cfg), "historical", days=30) as run:
+        summary = run_scan(run)
+        session = run.session
         wall = time.perf_counter() - t0
         rss_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the queries below
         lake_obj = session.lake
@@ -69,7 +71,8 @@ def scan_worker(base_url: str, org_id: str, rpm: int, lake: str, compact_thresho
     c = summary.counts
     downloads = sum(counts.get(k, 0) for k in ("file", "generated_file", "artifact_version")) - from_metadata
     projects = c["projects_seen"]
-    minimum = (max(1, math.ceil(c["chats_seen"] / 1000)) + max(1, math.ceil(c["activities"] / 5000))
+    minimum = (1  # the organization check before the scan (vigil.scan.setup.check_org)
+               + max(1, math.ceil(c["chats_seen"] / 1000)) + max(1, math.ceil(c["activities"] / 5000))
                + max(1, math.ceil(projects / 100)) + 2 * projects + counts.get("chat", 0) + downloads
                + counts.get("project_document", 0))
     return {"status": summary.status, "wall_s": wall, "requests": summary.requests,

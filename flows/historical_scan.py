@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
+from prefect import flow
+from prefect.utilities.annotations import quote
 
+from flows.pipeline import scan_sources
 from tasks.report import ProgressReporter, publish_summary
-from tasks.steps import PrefectSteps
-from vigil.scan.runner import historical_plan, run_scan
-from vigil.scan.setup import open_session
+from vigil.scan.run import open_run
+from vigil.scan.setup import load_run_settings
 
 
 @flow(name="historical-scan", log_prints=False)
 def historical_scan(max_last_modified_days: int = 30, config_path: str | None = None,
                     connector: str | None = None) -> dict:
-    """Scan chats, projects and activities modified in the last ``max_last_modified_days`` days.
+    """Scan chats, projects and activities modified in the last ``max_last_modified_days`` days
+    (1 to 3650).
 
     Rerun after a crash, it resumes the unfinished run; it never moves the forward cursor.
     Returns the run's counts (no content).
     """
-    with open_session(config_path, connector) as (session, _settings):
-        plan = historical_plan(session, max_last_modified_days)
-        progress = ProgressReporter(f"historical scan, last {max_last_modified_days} days")
-        summary = run_scan(session, plan, PrefectSteps(), on_page=progress,
-                           logger=get_run_logger())
-    publish_summary(summary)
-    return summary.result()
+    settings = load_run_settings(config_path, connector)  # config errors stop here, first
+    progress = ProgressReporter("historical", settings.connector)
+    with open_run(settings, "historical", days=max_last_modified_days, on_progress=progress) as run:
+        scan_sources(run)
+    publish_summary(quote(run.summary))
+    return run.summary.result()

@@ -11,8 +11,9 @@ import pytest
 
 from vigil.config import Config, parse_config
 from vigil.lake import Lake
-from vigil.scan.runner import forward_plan, historical_plan, run_scan
-from vigil.scan.setup import open_session
+from vigil.scan.run import open_run
+from vigil.scan.runner import run_scan
+from vigil.scan.setup import load_run_settings
 from vigil.simulator import Faults, SyncASGITransport, SyntheticOrg, build_app, default_key
 
 KEY_ENV = "VIGIL_TEST_SIM_KEY"
@@ -45,12 +46,12 @@ class Sim:
     def scan(self, kind: str = "historical", days: int = 30, on_page=None, chat_page_size=None,
              **config_sections: Any):
         """Run one scan (plain Python); returns its RunSummary."""
-        with open_session(config=self.config(**config_sections), transport=self.transport,
-                          workers=4, chat_page_size=chat_page_size,
-                          client_options={"sleep": lambda s: None}) as (session, settings):
-            plan = (historical_plan(session, days) if kind == "historical"
-                    else forward_plan(session, settings.lookback))
-            return run_scan(session, plan, on_page=on_page)
+        settings = load_run_settings(config=self.config(**config_sections))
+        with open_run(settings, kind, days=days if kind == "historical" else None, on_page=on_page,
+                      transport=self.transport, workers=4, chat_page_size=chat_page_size,
+                      client_options={"sleep": lambda s: None}) as run:
+            run_scan(run)
+        return run.summary
 
     @property
     def lake(self) -> Lake:

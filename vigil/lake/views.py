@@ -56,7 +56,7 @@ def create_views(con: duckdb.DuckDBPyConnection, storage: LakeStorage) -> None:
                 f"read_parquet({sql_literal(storage.url(glob))}, hive_partitioning = true, "
                 f"union_by_name = true, hive_types = {{'{PARTITION_COLUMN}': DATE}})"
             )
-            con.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")
+            con.execute(f"CREATE VIEW {raw} AS SELECT {_select_list(con, source, spec)} FROM {source}")
         else:
             empty = pa.Table.from_pylist([], schema=spec.view_schema())
             con.register(f"_{spec.name}_empty", empty)
@@ -65,6 +65,21 @@ def create_views(con: duckdb.DuckDBPyConnection, storage: LakeStorage) -> None:
             f"CREATE VIEW {spec.name} AS SELECT * FROM {raw} "
             f"QUALIFY row_number() OVER (PARTITION BY {spec.id_column} ORDER BY {LANDED_AT} DESC) = 1"
         )
+
+
+def _select_list(con: duckdb.DuckDBPyConnection, source: str, spec: TableSpec) -> str:
+    """The table's columns in schema order; columns older files lack (added later) read as NULL."""
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    columns = []
+    for field in spec.view_schema():
+        name = f'"{field.name}"'
+        if field.name in present:
+            columns.append(name)
+        else:
+            empty = pa.Table.from_pylist([], schema=pa.schema([field]))
+            sql_type = con.from_arrow(empty).types[0]
+            columns.append(f"CAST(NULL AS {sql_type}) AS {name}")
+    return ", ".join(columns)
 
 
 def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.api import ComplianceClient, NotFoundError
+from vigil.api.errors import ApiError, ContentIntegrityError
 
 # One page of chats is one landed batch and one checkpoint: 200 keeps a page's rows small and a
 # crash's replay short, for one extra list request per 1,000 chats (about 0.1% of a scan's requests).
@@ -22,6 +23,20 @@ PROJECT_PAGE_SIZE = 100
 
 class NotFound(Exception):
     """The object disappeared between listing and fetching (hard delete, retention)."""
+
+
+class ObjectUnavailable(Exception):
+    """This one object cannot be read now, while the API as a whole answers.
+
+    ``reason`` is the ledger's skip reason: ``integrity`` (the download kept failing its
+    Content-MD5 check) or ``unavailable`` (the API kept failing for this object after the
+    client's retries). Both are retried by later scans (``vigil.lake.ledger``).
+    """
+
+    def __init__(self, reason: str, object_id: str):
+        super().__init__(f"{reason}: {object_id}")
+        self.reason = reason
+        self.object_id = object_id
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,28 @@ class Fetcher:
     chat_page_size: int = CHAT_PAGE_SIZE
     activity_page_size: int = ACTIVITY_PAGE_SIZE
     project_page_size: int = PROJECT_PAGE_SIZE
+
+    def healthy(self) -> bool:
+        """Whether the API answers a cheap request now (after the client's own retries).
+
+        Tells a failure of one object (skip it, retry in a later scan) from an outage (fail the
+        page, so the task retries it or the next scan resumes it).
+        """
+        try:
+            _first_page(self.client.chats(order_by="updated_at", limit=1))
+        except ApiError as exc:
+            if exc.retryable:
+                return False
+            raise
+        return True
+
+    def _object_failure(self, exc: ApiError, object_id: str) -> Exception:
+        """What to raise after the client gave up on one object's request."""
+        if isinstance(exc, ContentIntegrityError):
+            return ObjectUnavailable("integrity", object_id)
+        if exc.retryable and self.healthy():
+            return ObjectUnavailable("unavailable", object_id)
+        return exc
 
     def counters(self) -> Counters:
         s = self.client.stats()
@@ -96,6 +133,8 @@ class Fetcher:
                 messages.extend(_raw(r) for r in page.records)
         except NotFoundError:
             raise NotFound(chat_id) from None
+        except ApiError as exc:
+            raise self._object_failure(exc, chat_id) from None
         chat["chat_messages"] = messages
         return chat
 
@@ -108,6 +147,8 @@ class Fetcher:
             download = get(object_id, max_bytes=max_bytes)
         except NotFoundError:
             raise NotFound(object_id) from None
+        except ApiError as exc:
+            raise self._object_failure(exc, object_id) from None
         return None if download.too_large else download.content
 
     def project(self, project_id: str) -> dict[str, Any]:
@@ -116,6 +157,8 @@ class Fetcher:
             return _raw(self.client.project(project_id))
         except NotFoundError:
             raise NotFound(project_id) from None
+        except ApiError as exc:
+            raise self._object_failure(exc, project_id) from None
 
     def project_attachments(self, project_id: str) -> Iterator[dict[str, Any]]:
         """Every file and document entry of a project (pages of 100)."""
@@ -124,6 +167,8 @@ class Fetcher:
                 yield _raw(record)
         except NotFoundError:
             return
+        except ApiError as exc:
+            raise self._object_failure(exc, project_id) from None
 
     def document(self, document_id: str) -> dict[str, Any]:
         """A project document with its text in ``content``."""
@@ -131,6 +176,8 @@ class Fetcher:
             return _raw(self.client.project_document(document_id))
         except NotFoundError:
             raise NotFound(document_id) from None
+        except ApiError as exc:
+            raise self._object_failure(exc, document_id) from None
 
 
 def _raw(record: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ ARTIFACT_VERSION = "artifact_version"
 PROJECT_DOCUMENT = "project_document"
 PROJECT_INSTRUCTIONS = "project_instructions"
 CHAT = "chat"  # a transcript, versioned by updated_at: "this chat was fully inspected as of then"
+PROJECT = "project"  # landed only when a project could not be read (and once it could again)
 
 
 @dataclass(frozen=True)
@@ -128,11 +129,12 @@ def event_row(event_kind: str, ref: ObjectRef | None, ctx: Context, *, bytes_: i
 def object_row(ref: ObjectRef, ctx: Context, *, status: str, reason: str | None,
                bytes_: int | None, findings_count: int, run_id: str, scanned_at: datetime,
                detected_type: str | None = None, evidence_uri: str | None = None,
-               duration_ms: int | None = None) -> dict[str, Any]:
+               duration_ms: int | None = None, attempts: int = 1) -> dict[str, Any]:
     """One ``objects`` ledger row: the object version was scanned, or skipped for ``reason``."""
     return {
         "object_key": ref.key, "object_kind": ref.kind, "object_id": ref.object_id,
-        "object_version": ref.version, "status": status, "reason": reason, "bytes": bytes_,
+        "object_version": ref.version, "status": status, "reason": reason, "attempts": attempts,
+        "bytes": bytes_,
         "findings_count": findings_count, "detected_type": detected_type,
         "file_name": ref.name, "mime": ref.mime, "org_id": ctx.org_id, "chat_id": ctx.chat_id,
         "project_id": ctx.project_id, "user_email": ctx.user_email, "evidence_uri": evidence_uri,

@@ -41,38 +41,19 @@ class ScanSession:
     run_id: str = ""
     workers: int = 8
     clock: Callable[[], datetime] = utc_now
-    ledger: Ledger | None = None
+    ledger: Ledger | None = None  # loaded by start_run
     pool: WorkerPool | None = None
 
     def __post_init__(self) -> None:
-        self._claims: set[str] = set()
-        self._claims_lock = threading.Lock()
         self._projects: dict[str, str | None] = {}
         self._projects_lock = threading.Lock()
-        if self.ledger is None:
-            self.ledger = self.lake.ledger()
         if self.pool is None:
             self.pool = WorkerPool(self.workers)
 
-    # -- "inspect each object version once" ---------------------------------------------------
-    def claim(self, kind: str, object_id: str, version: str | None) -> bool:
-        """True for the first caller that wants to inspect an object version the ledger lacks.
-
-        Claims last until the page lands (``release_claims``): two chats of one page sharing a
-        file download it once, and after landing the ledger remembers it.
-        """
-        if self.ledger.inspected(kind, object_id, version):
-            return False
-        key = f"{kind}\x1f{object_id}\x1f{version or ''}"
-        with self._claims_lock:
-            if key in self._claims:
-                return False
-            self._claims.add(key)
-            return True
-
-    def release_claims(self) -> None:
-        with self._claims_lock:
-            self._claims.clear()
+    def start_run(self, run_id: str) -> None:
+        """Set the run id and load the ledger as of now (once per run, one query)."""
+        self.run_id = run_id
+        self.ledger = self.lake.ledger(run_id=run_id)
 
     # -- scope ---------------------------------------------------------------------------------
     def chat_in_scope(self, chat: Mapping[str, Any]) -> bool:
