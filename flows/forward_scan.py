@@ -12,18 +12,20 @@ from vigil.scan.setup import load_run_settings
 
 
 @flow(name="forward-scan", log_prints=False)
-def forward_scan(config_path: str | None = None, connector: str | None = None) -> dict:
+def forward_scan(config_path: str | None = None, connector: str | None = None,
+                 wait_seconds: float = 0.0) -> dict:
     """Continue every source (Activity Feed, projects, chats, then earlier skips due again)
     from the forward checkpoint.
 
-    ``config_path``: vigil config file (TOML/YAML); ``connector``: saved connector name.
+    ``config_path``: vigil config file (TOML/YAML); ``connector``: saved connector name;
+    ``wait_seconds``: how long to wait for another forward scan of the org to finish.
     Returns the run's counts (no content).
     """
     settings = load_run_settings(config_path, connector)  # config errors stop here, first
     if not settings.forward_enabled:
         return {"status": "disabled"}
     progress = ProgressReporter("forward", settings.connector)
-    with open_run(settings, "forward", on_progress=progress) as run:
+    with open_run(settings, "forward", wait=wait_seconds, on_progress=progress) as run:
         scan_sources(run)
     publish_summary(quote(run.summary))
     return run.summary.result()

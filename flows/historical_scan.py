@@ -13,7 +13,7 @@ from vigil.scan.setup import load_run_settings
 
 @flow(name="historical-scan", log_prints=False)
 def historical_scan(max_last_modified_days: int = 30, config_path: str | None = None,
-                    connector: str | None = None) -> dict:
+                    connector: str | None = None, wait_seconds: float = 0.0) -> dict:
     """Scan chats, projects and activities modified in the last ``max_last_modified_days`` days
     (1 to 3650).
 
@@ -22,7 +22,8 @@ def historical_scan(max_last_modified_days: int = 30, config_path: str | None = 
     """
     settings = load_run_settings(config_path, connector)  # config errors stop here, first
     progress = ProgressReporter("historical", settings.connector)
-    with open_run(settings, "historical", days=max_last_modified_days, on_progress=progress) as run:
+    with open_run(settings, "historical", days=max_last_modified_days, wait=wait_seconds,
+                  on_progress=progress) as run:
         scan_sources(run)
     publish_summary(quote(run.summary))
     return run.summary.result()

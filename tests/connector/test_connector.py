@@ -32,6 +32,7 @@ NEW_KEY = "sk-ant-api01-" + "R" * 40
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))  # no Prefect database: nothing to start
     monkeypatch.setenv("ANTHROPIC_COMPLIANCE_API_KEY", KEY)
     return tmp_path / "home"
 

@@ -17,4 +17,5 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_TASKS_DEFAULT_NO_CACHE", "true")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "vigil")  # vigil.* lines in flow run logs
 os.environ.pop("PREFECT_API_URL", None)

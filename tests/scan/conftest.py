@@ -15,6 +15,7 @@ from vigil.scan.run import open_run
 from vigil.scan.runner import run_scan
 from vigil.scan.setup import load_run_settings
 from vigil.simulator import Faults, SyncASGITransport, SyntheticOrg, build_app, default_key
+from vigil.simulator.chaos import Chaos
 
 KEY_ENV = "VIGIL_TEST_SIM_KEY"
 NOW = float(int(time.time()) - 120)  # one "now" for every org of the session: identical orgs per seed
@@ -33,6 +34,7 @@ class Sim:
     app: Any
     transport: SyncASGITransport
     lake_root: str
+    chaos: Chaos | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
     def config(self, **sections: Any) -> Config:
@@ -95,8 +97,9 @@ def make_sim(tmp_path, monkeypatch):
         if org is None:
             org = SyntheticOrg.generate(seed=seed, users=users, chats=chats, days=30, now=NOW, **kw)
         monkeypatch.setenv(KEY_ENV, default_key(org.seed).secret)
-        app = build_app(org, rpm=1_000_000, faults=faults)
-        sim = Sim(org, app, SyncASGITransport(app), lake or str(tmp_path / f"lake-{seed}-{len(sims)}"))
+        app = chaos = Chaos(build_app(org, rpm=1_000_000, faults=faults))
+        sim = Sim(org, app, SyncASGITransport(app), lake or str(tmp_path / f"lake-{seed}-{len(sims)}"),
+                  chaos=chaos)
         sims.append(sim)
         return sim
 

@@ -77,6 +77,8 @@ def connect(
     base_url: str = typer.Option(DEFAULT_BASE_URL, "--base-url", help="API base URL (e.g. a local simulator)."),
     name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", help="Name to save the connector under."),
     lake_root: str = typer.Option("data", "--lake", help="Where this connector's scans land (folder or fsspec URL)."),
+    evidence: str = typer.Option("none", "--evidence",
+                                 help="Where copies of content with findings go: none, a folder or an fsspec URL."),
     save: bool = typer.Option(True, "--save/--no-save", help="Save the connector when all checks pass."),
 ) -> None:
     console = Console()
@@ -96,7 +98,7 @@ def connect(
     render(report, console)
     if save and report.exit_code == ExitCode.OK:
         record = store.ConnectorRecord(name=name, org_id=org_id.strip(), base_url=base_url,
-                                       key_source=f"env:{ENV_VAR}", lake_root=lake_root)
+                                       key_source=f"env:{ENV_VAR}", lake_root=lake_root, evidence=evidence)
         path = store.save(record)
         console.print(f"saved connector {name!r} to {path} (the key stays in ${ENV_VAR}; it is not stored)")
     raise typer.Exit(int(report.exit_code))

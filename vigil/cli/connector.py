@@ -32,7 +32,9 @@ def reauth(
 @app.command()
 def delete(
     name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", help="Saved connector to delete."),
-    purge_data: bool = typer.Option(False, "--purge-data", help="Also delete its lake tables and checkpoints."),
+    purge_data: bool = typer.Option(False, "--purge-data",
+                                    help="Also delete its lake tables, checkpoints, evidence copies "
+                                         "and Prefect artifacts."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Remove a saved connector; its landed data stays unless --purge-data is given."""
@@ -44,12 +46,23 @@ def delete(
     what = f"connector {name!r} (org {record.org_id})"
     if purge_data:
         what += f" AND all its data in {record.lake_root}"
+        if record.evidence != "none":
+            what += f" and its evidence copies in {record.evidence}"
     if not yes and not typer.confirm(f"Delete {what}?", default=False):
         typer.echo("aborted; nothing deleted")
         raise typer.Exit(1)
-    result = store.delete(name, purge_data=purge_data)
+    result = store.delete(name, purge_data=purge_data, artifact_remover=_remove_artifacts)
     typer.echo(f"deleted connector {name!r}")
     if purge_data:
-        typer.echo(f"purged {', '.join(result.purged) or 'nothing (no data found)'} from {result.lake_root}")
+        typer.echo("purged: " + ("; ".join(result.purged) or "nothing (no data found)"))
+        for item in result.kept:
+            typer.echo(f"not removed: {item}")
     else:
         typer.echo(f"data kept in {result.lake_root}")
+
+
+def _remove_artifacts(connector: str) -> int:
+    """Delete the Prefect artifacts of a connector's runs (through the configured Prefect API)."""
+    from tasks.report import delete_connector_artifacts  # noqa: PLC0415 - Prefect only when purging
+
+    return delete_connector_artifacts(connector)

@@ -127,7 +127,7 @@ def event_row(event_kind: str, ref: ObjectRef | None, ctx: Context, *, bytes_: i
 
 
 def object_row(ref: ObjectRef, ctx: Context, *, status: str, reason: str | None,
-               bytes_: int | None, findings_count: int, run_id: str, scanned_at: datetime,
+               bytes_: int | None, findings_count: int | None, run_id: str, scanned_at: datetime,
                detected_type: str | None = None, evidence_uri: str | None = None,
                duration_ms: int | None = None, attempts: int = 1) -> dict[str, Any]:
     """One ``objects`` ledger row: the object version was scanned, or skipped for ``reason``."""

@@ -53,6 +53,7 @@ class ScanRun:
     on_progress: ProgressHook | None = None
     on_page: Callable[[str, int, RunSummary], None] | None = None  # after each landed page (tests)
     pages: Counter = field(default_factory=Counter)
+    pages_counted: set = field(default_factory=set)  # (source, state) of pages already counted
     items_done: int = 0
 
     def resume_state(self, source: Source) -> dict[str, Any] | None:

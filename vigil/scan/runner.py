@@ -94,7 +94,7 @@ class RunSummary:
         return {"run_id": self.run_id, "run_type": self.run_type, "status": self.status,
                 "counts": dict(self.counts), "skipped": dict(self.skipped),
                 "requests": self.requests, "rate_limited": self.rate_limited,
-                "retries": self.retries}
+                "retries": self.retries, "retry_later": self.retry_later}
 
     @property
     def objects_skipped(self) -> int:

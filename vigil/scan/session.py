@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from vigil.lake import Lake, Ledger
-from vigil.scan.fetch import Fetcher, NotFound
+from vigil.scan.fetch import Fetcher, NotFound, ObjectUnavailable
 from vigil.scan.inspect import Inspector
 from vigil.scan.pool import WorkerPool
 from vigil.scope import Scope
@@ -85,6 +85,8 @@ class ScanSession:
             name = self.fetcher.project(project_id).get("name")
         except NotFound:
             name = None
+        except ObjectUnavailable:
+            return None  # metadata only: not cached, the next chat of the project asks again
         self.remember_project(project_id, name)
         return name
 

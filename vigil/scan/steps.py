@@ -10,6 +10,7 @@ and is the one place the run's counters move, after everything before it succeed
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -81,6 +82,10 @@ def advance_checkpoint(run: Any, source: Source, state: dict[str, Any], page: Li
         if run.plan.run_type == "historical":
             new_state["done"] = True
     run.checkpoints.update(**{source.name: new_state})
+    page_key = (source.name, json.dumps(state, sort_keys=True, default=str))
+    if page_key in run.pages_counted:  # a retry of this step after the save: count the page once
+        return new_state if more else None
+    run.pages_counted.add(page_key)
     summary = run.summary
     summary.add(source.name, batch)
     last = page.records[-1] if page.records else None

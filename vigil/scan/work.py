@@ -78,7 +78,7 @@ def complete(session: Any, work: Work, now: datetime) -> Batch:
         v = container_verdict or Verdict("scanned")
         batch.objects.append(object_row(work.container, work.container_ctx or Context(),
                                         status=v.status, reason=v.reason, bytes_=None,
-                                        findings_count=len(batch.findings), run_id=session.run_id,
+                                        findings_count=None, run_id=session.run_id,
                                         scanned_at=now, attempts=_attempt(session, work.container, v)))
     return batch
 
