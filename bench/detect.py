@@ -403,7 +403,15 @@ def machine() -> dict[str, str]:
         "os": platform.platform(), "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git_commit(),
+        "load": _load_average(),
     }
+
+
+def _load_average() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _git_commit() -> str:
@@ -438,6 +446,8 @@ def _header(res: dict, title: str) -> list[str]:
            + (" (quick mode: small corpora, numbers are indicative only)." if res["quick"] else "."), "",
            f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram']} RAM, "
            f"{m['python']}, {m['os']}.  ",
+           f"Load average (1/5/15 min) when the run started: {m.get('load', 'not recorded')}; the machine is shared, "
+           f"so throughput drops when other jobs run.  ",
            f"Libraries: {m['versions']}.  ", f"Code: git {m['commit']}.", ""]
     if res["missing"]:
         out.append("**Not run:** " + "; ".join(f"{k}: {v}" for k, v in res["missing"].items()) + "\n")
@@ -452,8 +462,9 @@ def _quality_block(q: dict, heading: str) -> list[str]:
     out += report.per_type_table(q["columns"], q["labels"]) + [""]
     out.append("Per document kind:\n")
     out += report.per_kind_table(q["columns"], q["kinds"]) + [""]
-    out.append("Hard negatives overlapped by a scored finding (lower is better):\n")
-    out += report.decoy_table(q["columns"]) + [""]
+    if any(s["decoys"] for s in q["columns"].values()):
+        out.append("Hard negatives overlapped by a scored finding (lower is better):\n")
+        out += report.decoy_table(q["columns"]) + [""]
     for name, s in q["columns"].items():
         notes = [f"{s['nested']} nested findings"]
         if s["unscored"]:
@@ -632,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-only", action="store_true",
                         help="only the labelled corpora: no chat/code/stdlib throughput sets")
     parser.add_argument("--no-inspect", action="store_true", help="skip scoring through `vigil inspect`")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="re-render the result pages from a saved run's JSON instead of running")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "detect.md")
     parser.add_argument("--eval-out", type=Path, default=ROOT / "bench" / "results" / "detect-eval.md")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "detect.json",
@@ -646,6 +659,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, default=None,
                         help="CPU seconds after which a tool stops on a throughput corpus (not on labelled sets)")
     args = parser.parse_args(argv)
+    if args.from_json:
+        res = json.loads(args.from_json.read_text(encoding="utf-8"))
+        if res["throughput"]:
+            args.out.write_text(render(res), encoding="utf-8")
+        args.eval_out.write_text(render_eval(res), encoding="utf-8")
+        return 0
 
     quick = args.quick
     quality_mb = args.quality_mb or (0.5 if quick else 3.0)
