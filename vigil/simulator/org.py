@@ -47,6 +47,7 @@ SHOWCASE = (("zip", "plain"), ("pdf", "plain"), ("docx", "plain"), ("xlsx", "pla
 HUGE_FORMATS = ("csv", "log", "txt", "ndjson", "gz")  # streamed byte-identically every time
 
 DAY = 86400.0
+LIVE_WINDOW_S = 600.0  # generated live chats and turns are placed within the last ten minutes
 
 
 @dataclass
@@ -245,6 +246,8 @@ class SyntheticOrg:
             raise ValueError("users must be at least 1")
         if chats < 0:
             raise ValueError("chats must be >= 0")
+        if days < 0.5:
+            raise ValueError("days must be at least 0.5")
         if hasattr(now, "timestamp"):
             now = now.timestamp()
         now = float(int(now if now is not None else time.time()))
@@ -257,7 +260,15 @@ class SyntheticOrg:
         acts.extend(org._project_activities())
         acts.extend(org._login_activities())
         org.activities.extend_unsorted(acts)
+        org._last_t = org._latest_event()
         return org
+
+    def _latest_event(self) -> float:
+        """The time of the latest generated event: live changes are placed after it."""
+        times = [a.t for a in self.activities.all()[-1:]]
+        times += [c.updated for c in self.chats] + [p.updated for p in self.projects]
+        times += [f.created for f in self.files.values()] + [d.created for d in self.docs.values()]
+        return max(times, default=self.now - 120)
 
     def _new_activity(self, t: float, type: str, actor: tuple, org: str | None, **fields: Any) -> Activity:
         self._act_seq += 1
@@ -329,8 +340,11 @@ class SyntheticOrg:
                            f"Shared workspace for {topic} work", topic, created, created,
                            None if rng.random() < 0.05 else owner, rng.random() < 0.5)
             t = created
-            for j in range(rng.randint(1, 4)):
+            n_attachments = rng.randint(1, 4)
+            for j in range(n_attachments):
                 t += rng.random() * 2 * DAY
+                # short histories (days < 8): keep the upload in the past, in upload order
+                t = min(t, self.now - (n_attachments - j) * 900)
                 if rng.random() < 0.5:
                     doc = ProjectDoc(make_id("claude_proj_doc_", self.seed, "doc", p, j), p, j,
                                      rng.choice(("notes", "policy", "faq", "runbook", "pricing-notes",
@@ -554,9 +568,10 @@ class SyntheticOrg:
 
     # ------------------------------------------------------------------------------ live changes
     def tick(self) -> float:
-        """Current time for a live change: the clock, but never behind the latest event."""
+        """Current time for a live change: the clock, but never behind the latest event (events
+        are 1 ms apart at least, so only a clock frozen by a test can see them lead it)."""
         with self.lock:
-            t = max(self.clock(), self._last_t + 0.001, self.now)
+            t = max(self.clock(), self._last_t + 0.001)
             t = round(t * 1_000_000) / 1_000_000  # whole microseconds: cursors round-trip exactly
             self._last_t = t
             return t
@@ -580,18 +595,48 @@ class SyntheticOrg:
                       "request_body": None})
         self.activities.add(a)
 
+    def _live_timeline(self, first: float, turns: list[Turn], lo: float, hi: float) -> Callable[[float], float]:
+        """Where generated live content goes: its natural timeline (which starts at ``first`` and
+        runs minutes to hours ahead) squeezed, in order, into at most ``LIVE_WINDOW_S`` seconds
+        ending at ``hi`` (now) and after ``lo`` (the latest earlier event), never in the future."""
+        last = max([first] + [x for t in turns for x in (t.user_ts, t.asst_ts) if x is not None])
+        span = last - first
+        start = max(lo, hi - min(span, LIVE_WINDOW_S))
+        scale = (hi - start) / span if span > 0 else 0.0
+
+        def place(x: float) -> float:
+            x = start + (min(max(x, first), last) - first) * scale if span > 0 else hi
+            return min(hi, round(x * 1_000_000) / 1_000_000)
+        return place
+
+    def _place_turns(self, turns: list[Turn], acts: list[Activity], place: Callable[[float], float]) -> None:
+        for turn in turns:
+            turn.user_ts = place(turn.user_ts)
+            if turn.asst_ts is not None:
+                turn.asst_ts = place(turn.asst_ts)
+            for fid in turn.file_ids + ([turn.gen_id] if turn.gen_id else []):
+                self.files[fid].created = place(self.files[fid].created)
+            if turn.art:
+                self.artifacts[turn.art].created = place(self.artifacts[turn.art].created)
+        for a in acts:
+            a.t = place(a.t)
+
     def add_generated_chats(self, count: int, user: str | None = None) -> list[str]:
         """Add ``count`` generated chats created now; returns their IDs."""
         ids = []
         with self.lock:
             for _ in range(count):
+                lo = self._last_t
                 t = self.tick()
                 uidx = self.users_by_id[user].idx if user else None
                 acts = self._build_chat(len(self.chats), t, user=uidx)
-                self.chats[-1].updated = max(self.chats[-1].updated, t)
-                self._last_t = max(self._last_t, self.chats[-1].updated)
+                chat = self.chats[-1]
+                place = self._live_timeline(chat.created, chat.turns, lo, t)
+                chat.created = place(chat.created)
+                self._place_turns(chat.turns, acts, place)
+                chat.updated = max([chat.created] + [x.asst_ts for x in chat.turns])
                 self._emit(acts)
-                ids.append(self.chats[-1].id)
+                ids.append(chat.id)
             self.version += 1
         return ids
 
@@ -680,10 +725,13 @@ class SyntheticOrg:
             for _ in range(count):
                 k = len(chat.turns)
                 rng = random.Random(sub_seed(self.seed, "liveturn", chat.idx, k))
+                lo = max(self._last_t, chat.updated)
+                updated = chat.updated
                 t = self.tick()
                 acts = self._append_gen_turn(chat, rng, t)
                 turn = chat.turns[-1]
-                self._last_t = max(self._last_t, turn.asst_ts)
+                self._place_turns([turn], acts, self._live_timeline(turn.user_ts, [turn], lo, t))
+                chat.updated = max(updated, turn.asst_ts)
                 acts.append(self._new_activity(turn.asst_ts, "claude_chat_updated", ("user", chat.user),
                                                self.claude_org.tagged_id, claude_chat_id=chat.id,
                                                claude_project_id=chat.project))
