@@ -60,6 +60,7 @@ class Walker:
         return body
 
     def pages_b(self, path: str, limit: int, **params):
+        """Page tokens (models B and C): until next_page is null."""
         page = None
         while True:
             body = self.get(path, limit=limit, **params, **({"page": page} if page else {}))
@@ -112,6 +113,13 @@ def walk_everything(w: Walker, org: SyntheticOrg) -> None:
             else:
                 w.get(f"/v1/compliance/apps/chats/files/{att['id']}")
         list(w.pages_b(f"/v1/compliance/apps/projects/{p['id']}/collaborators", 100))
+    for s in w.pages_b("/v1/compliance/apps/sessions/local", 500):
+        w.get(f"/v1/compliance/apps/sessions/local/{s['id']}")
+        list(w.pages_b(f"/v1/compliance/apps/sessions/local/{s['id']}/messages", 1000, tool_result_max_bytes=-1))
+    for s in w.pages_b("/v1/compliance/apps/sessions/remote", 500):
+        if s["status"] != "pending":
+            list(w.pages_b(f"/v1/compliance/apps/sessions/remote/{s['id']}/messages", 1000))
+    list(w.pages_b("/v1/compliance/apps/code/artifacts", 100))
 
 
 @pytest.mark.parametrize("days", [30, 3])
@@ -126,6 +134,17 @@ def test_a_whole_walk_after_live_changes_serves_nothing_from_the_future(days):
         admin.post(f"/_admin/chats/{org.chats[0].id}/messages", json={"turns": 3})
         admin.post(f"/_admin/chats/{new[0]}/messages", json={"text": "one more thing"})
         admin.post(f"/_admin/chats/{org.chats[1].id}/files", json={"format": "csv"})
+        # sessions, sites and posture
+        admin.post("/_admin/local_sessions", json={"count": 3})
+        admin.post(f"/_admin/local_sessions/{org.local_sessions[0].id}/messages",
+                   json={"messages": [{"role": "user", "text": "and now?"}]})
+        admin.post("/_admin/remote_sessions", json={"count": 2, "agent": True})
+        pending = next(s for s in org.remote_sessions if s.status == "pending")
+        admin.post(f"/_admin/remote_sessions/{pending.id}/status", json={"status": "active"})
+        art = admin.post("/_admin/code_artifacts", json={"read_mode": "org"}).json()["artifact_id"]
+        admin.post(f"/_admin/code_artifacts/{art}/versions", json={"read_mode": "public", "upload_seconds": 5})
+        admin.post("/_admin/settings", json={"settings": {"public_projects_enabled": True}})
+        admin.post("/_admin/api_keys", json={"name": "late key"})
         admin.close()
         w = Walker(url)
         try:

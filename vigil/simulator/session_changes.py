@@ -173,6 +173,7 @@ class SessionsMixin:
             if specs is not None:
                 s.prompts, s.plan = [], []
                 s.slots = [] if status == "pending" else [RemoteMsgSlot(now, spec=m) for m in specs]
+                s.pending_specs = specs if status == "pending" else None
             self._place_remote(s, lo, now)
             self.remote_sessions.append(s)
             self.version += 1
@@ -215,9 +216,13 @@ class SessionsMixin:
                 raise KeyError("Remote session not found.")
             lo = max(self._last_t, s.created)
             now = self.tick()
-            if s.status == "pending" and status != "pending" and not s.slots and s.plan:
-                s.slots = [RemoteMsgSlot(now + dt, p, pos) for dt, p, pos in s.plan]
-                self._place_remote(s, lo, now)
+            if s.status == "pending" and status != "pending" and not s.slots:
+                if s.pending_specs:
+                    s.slots = [RemoteMsgSlot(now, spec=m) for m in s.pending_specs]
+                else:
+                    s.slots = [RemoteMsgSlot(now + dt, p, pos) for dt, p, pos in s.plan]
+                if s.slots:
+                    self._place_remote(s, lo, now)
             s.status = status
             s.updated = now
             self.version += 1

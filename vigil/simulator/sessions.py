@@ -126,6 +126,7 @@ class RemoteSession:
     slots: list[RemoteMsgSlot] = field(default_factory=list)
     features: tuple[str, ...] = ()
     plan: list[tuple[float, int, int]] = field(default_factory=list)  # (offset s, prompt, pos) of messages
+    pending_specs: list[dict[str, Any]] | None = None  # explicit messages of a session created pending
 
 
 @dataclass

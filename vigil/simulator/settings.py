@@ -2,7 +2,7 @@
 
 Rows are ``{name, type, value}``; a missing row means the setting is not controllable by the
 org's admins. The seeded posture is a cautious one (chat sharing and public projects off,
-content kept indefinitely); live changes (``SyntheticOrg.update_settings``) turn it around so a
+content kept 24 months); live changes (``SyntheticOrg.update_settings``) turn it around so a
 posture change between two scans can be tested. The claude.ai organization's
 ``data_retention_periods`` also bounds how long local-session calls are kept (SPEC §9.1).
 """
@@ -44,7 +44,8 @@ def default_settings(kind: str) -> list[dict[str, Any]]:
          "value": ["203.0.113.0/24"] if kind == "console" else []},
         {"name": "disabled_admin_request_types", "type": "string_list", "value": []},
         {"name": "sso_provisioning_mode", "type": "provisioning_mode", "value": "scim_advanced"},
-        {"name": "data_retention_periods", "type": "data_retention", "value": {"all": {"type": "indefinite"}}},
+        {"name": "data_retention_periods", "type": "data_retention",
+         "value": {"all": {"type": "fixed", "timescale": "month", "duration": 24}}},
     ]
     return rows
 
