@@ -26,14 +26,22 @@ class SessionsMixin:
     """Lookups, ground truth and live changes of sessions, code artifacts and settings."""
 
     # ---------------------------------------------------------------------------- lookups
+    def _by_id(self, name: str, items: list) -> dict[str, Any]:
+        """An id index of an append-only list, rebuilt when the list grew."""
+        index = self.__dict__.setdefault("_id_index", {})
+        hit = index.get(name)
+        if hit is None or hit[0] != len(items):
+            hit = index[name] = (len(items), {x.id: x for x in items})
+        return hit[1]
+
     def local_session(self, session_id: str) -> LocalSession | None:
-        return next((s for s in self.local_sessions if s.id == session_id), None)
+        return self._by_id("local", self.local_sessions).get(session_id)
 
     def remote_session(self, session_id: str) -> RemoteSession | None:
-        return next((s for s in self.remote_sessions if s.id == session_id), None)
+        return self._by_id("remote", self.remote_sessions).get(session_id)
 
     def code_artifact(self, artifact_id: str) -> CodeArtifact | None:
-        a = next((a for a in self.code_artifacts if a.id == artifact_id), None)
+        a = self._by_id("code", self.code_artifacts).get(artifact_id)
         return None if a is None or a.deleted else a
 
     def local_retention_s(self) -> float:

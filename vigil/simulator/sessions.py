@@ -448,6 +448,12 @@ def _tool_call(st: FilledStep, tool_id: str) -> tuple[list[dict[str, Any]], list
     return blocks, plants
 
 
+def _size(messages: list) -> int:
+    """Approximate bytes of a cached transcript (the text it holds)."""
+    return sum(len(b.get("text", "")) + len(b.get("input", "")) + sum(len(c.get("text", "")) for c in b.get("content", ()))
+               for _, m, _ in messages for b in m["content"]) + 200 * len(messages)
+
+
 def line_of(text: str, value: str) -> str:
     """``line:N`` (1-based) of the line where the first occurrence of ``value`` starts."""
     return f"line:{text.count(chr(10), 0, text.index(value)) + 1}"
@@ -457,9 +463,11 @@ class SessionContent:
     """Derives the transcripts of sessions and the bodies of code-artifact versions (cached)."""
 
     def __init__(self, org: "SyntheticOrg"):
+        from vigil.simulator.content import _LRU  # the byte-bounded cache of chat transcripts
+
         self.org = org
-        self._local: dict[int, tuple[int, list]] = {}
-        self._remote: dict[int, tuple[int, list]] = {}
+        self._local = _LRU(256, 64 << 20)   # session index -> (calls, messages)
+        self._remote = _LRU(256, 32 << 20)  # session index -> (slots, messages)
         self._filled: dict[tuple, list[FilledScenario]] = {}
 
     def _scenarios(self, kind: str, idx: int, template: str, prompts: list[int], user: int | None,
@@ -517,7 +525,7 @@ class SessionContent:
                        "provenance": provenance, "content": blocks}
                 out.append((ci, msg, plants))
         self._apply_local_features(s, filled, out)
-        self._local[s.idx] = (len(s.calls), out)
+        self._local.put(s.idx, (len(s.calls), out), _size(out))
         return out
 
     @staticmethod
@@ -568,7 +576,7 @@ class SessionContent:
             t, msg, _ = out[1]
             msg["content"], msg["content_unavailable"] = [], True
             out[1] = (t, msg, [])
-        self._remote[s.idx] = (len(s.slots), out)
+        self._remote.put(s.idx, (len(s.slots), out), _size(out))
         return out
 
     @staticmethod
