@@ -275,3 +275,24 @@ def test_repeated_remote_429s_back_off_exponentially(make, org):
     assert max(clock.sleeps) > 2  # retry-after: 1 repeated -> backed off exponentially
     assert clock.t >= 60 * ((3 * len(sessions) + 1) // 3 - 1)  # no more than 3 remote calls a minute
     assert len(list(client.local_sessions())) == len(org.local_sessions)  # the shared budget only
+
+
+def test_directory_and_settings_models_show_a_posture_change(make, org):
+    target = SyntheticOrg.generate(seed=SEED, users=10, chats=2, days=14, now=time.time() - 3600)
+    client, sim, _ = make(target)
+    before = client.org_settings()
+    assert before.organization_id == target.claude_org.uuid and before.value("public_projects_enabled") is False
+    assert {k.is_active for k in before.api_keys} == {True, False} and before.value("no_such_setting", 7) == 7
+    target.update_settings({"claude_ai_chat_sharing_enabled": True,
+                            "data_retention_periods": {"all": {"type": "fixed", "timescale": "day", "duration": 30}}})
+    after = client.org_settings()
+    changed = {k for k, v in after.as_dict().items() if before.as_dict().get(k) != v}
+    assert changed == {"claude_ai_chat_sharing_enabled", "data_retention_periods"}
+    groups = {g.name: g for g in client.groups()}
+    members = {mb.user_id for mb in client.group_members(groups["Engineering"].id)}
+    users = {u.id: u for u in client.org_users()}
+    assert members and members <= set(users)
+    role = groups["Claude Code Pilot"].roles[0]
+    assert [p.action for p in client.role_permissions(role)] == ["claude_code"]
+    with pytest.raises(NotFoundError):
+        client.org_settings(target.parent.uuid)

@@ -460,15 +460,17 @@ class ComplianceClient:
         return self._get_model(f"{P}/organizations/{self._org(org_uuid)}/roles/{_seg(role_id)}", m.Role)
 
     def role_permissions(self, role_id: str, org_uuid: str | None = None, *, limit: int | None = 1000,
-                         page: str | None = None) -> Pager[m.ApiModel]:
-        """Permissions of a role (model B)."""
+                         page: str | None = None) -> Pager[m.RolePermission]:
+        """Permissions of a role (model B): ``action``, ``resource_type``, ``resource_id``."""
         _check_limit(limit, 1000)
         return self._pager(f"{P}/organizations/{self._org(org_uuid)}/roles/{_seg(role_id)}/permissions",
-                           _opt(limit=limit), _parser(m.ApiModel), model="B", cursor=page)
+                           _opt(limit=limit), _parser(m.RolePermission), model="B", cursor=page)
 
-    def org_settings(self, org_uuid: str | None = None) -> m.ApiModel:
-        """Effective settings of a linked organization (``read:compliance_org_data``)."""
-        return self._get_model(f"{P}/organizations/{self._org(org_uuid)}/settings", m.ApiModel)
+    def org_settings(self, org_uuid: str | None = None) -> m.OrganizationSettings:
+        """Effective settings of a linked organization (``read:compliance_org_data``): rows
+        ``{name, type, value}`` and every Compliance Access Key of the parent (inactive ones too).
+        The parent organization itself is not valid here (404)."""
+        return self._get_model(f"{P}/organizations/{self._org(org_uuid)}/settings", m.OrganizationSettings)
 
     def groups(self, *, limit: int | None = 1000, name_prefix: str | None = None,
                page: str | None = None) -> Pager[m.Group]:

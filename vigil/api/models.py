@@ -163,6 +163,51 @@ class GroupMember(ApiModel):
     updated_at: Timestamp = None
 
 
+class RolePermission(ApiModel):
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+
+
+class SettingRow(ApiModel):
+    """One effective setting: ``type`` is boolean, integer, string, string_list,
+    provisioning_mode or data_retention (others may appear; the value is kept as sent)."""
+
+    name: str
+    type: str | None = None
+    value: Any = None
+
+
+class ComplianceApiKeyInfo(ApiModel):
+    """A Compliance Access Key as the settings list it (never the secret)."""
+
+    id: str
+    name: str | None = None
+    scopes: List = Field(default_factory=list)
+    is_active: bool | None = None
+    created_at: Timestamp = None
+    created_by_id: str | None = None
+    expires_at: Timestamp = None
+
+
+class OrganizationSettings(ApiModel):
+    """Effective settings of a linked organization (SPEC §8.5), computed at read time. A
+    setting missing from ``settings`` is not controllable by the org's admins (not "off")."""
+
+    type: str | None = None
+    organization_id: str | None = None
+    settings: Annotated[list[SettingRow], BeforeValidator(_list_or_empty)] = Field(default_factory=list)
+    api_keys: Annotated[list[ComplianceApiKeyInfo], BeforeValidator(_list_or_empty)] = Field(default_factory=list)
+
+    def value(self, name: str, default: Any = None) -> Any:
+        """The value of setting ``name`` (``default`` when the org does not expose it)."""
+        return next((r.value for r in self.settings if r.name == name), default)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{name: value}`` of every exposed setting (a snapshot to compare with a later one)."""
+        return {r.name: r.value for r in self.settings}
+
+
 # --- activities -----------------------------------------------------------------------------
 
 class Actor(ApiModel):
