@@ -497,14 +497,14 @@ class SessionContent:
         for ci, call in enumerate(s.calls):
             t = ts_z(call.t)
             pending: list[tuple[str, list[dict[str, Any]], list[Plant], Any]] = []
+            if ci == 0:  # the system prompt is exported as a marker, once, first
+                pending.append(("user", [_text(SYSTEM_PROMPT_MARKER, True)], [], {"type": "synthetic_marker"}))
             if call.kind == "explicit":
                 for j, spec in enumerate(call.messages or ()):
                     blocks, plants = explicit_blocks(spec, make_id("toolu_", seed, "ltool_x", s.idx, ci, j))
                     pending.append((spec.get("role", "user"), blocks, plants, spec.get("provenance")))
             else:
                 f = filled[call.prompt]
-                if ci == 0:
-                    pending.append(("user", [_text(SYSTEM_PROMPT_MARKER, True)], [], {"type": "synthetic_marker"}))
                 if call.step == 0:
                     blocks = [_text(f.prompt.text)]
                     if "image" in s.features and call.prompt == 0:
