@@ -53,6 +53,13 @@ def test_every_kind_surface_and_locator_is_planted(org, rows):
     assert {r.locator.split(":")[0] for r in local} == {"text", "tool_use", "tool_result"}
     owner = {m["id"]: s for s in org.local_sessions for _, m, _ in org.sessions.local_messages(s)}
     assert {owner[r.object_id].template for r in local} == {"claude_code", "cowork"}
+    role = {m["id"]: m["role"] for s in org.local_sessions for _, m, _ in org.sessions.local_messages(s)}
+    role.update({m["id"]: m["role"] for s in org.remote_sessions for _, m, _ in org.sessions.remote_messages(s)})
+    where = {(r.object_kind, role[r.object_id], r.locator.split(":")[0]) for r in rows if r.object_id in role}
+    for kind in ("local_session_message", "remote_session_message"):
+        # user prompts, assistant text, tool inputs (assistant) and tool results (user turns)
+        assert {(kind, "user", "text"), (kind, "assistant", "text"), (kind, "assistant", "tool_use"),
+                (kind, "user", "tool_result")} <= where, kind
     assert {r.infotype for r in rows} & CREDENTIAL_INFOTYPES and "EMAIL_ADDRESS" in {r.infotype for r in rows}
     public = {a.id for a in org.code_artifacts if a.read_mode == "public"}
     secrets_in_public = [r for r in rows if r.object_id in public and r.infotype in CREDENTIAL_INFOTYPES]
