@@ -56,6 +56,8 @@ def serve(
     fault_529: float = typer.Option(0.0, "--fault-529", min=0, max=1, help="Fraction answered 529."),
     fault_drop: float = typer.Option(0.0, "--fault-drop", min=0, max=1, help="Fraction of dropped connections."),
     fault_truncate: float = typer.Option(0.0, "--fault-truncate", min=0, max=1, help="Fraction of truncated bodies."),
+    fault_local_503: float = typer.Option(0.0, "--fault-local-503", min=0, max=1,
+                                          help="Fraction of local-session calls answered 503 (index unavailable)."),
     latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, help="Latency added to every request."),
     fault_seed: int = typer.Option(0, "--fault-seed", help="Seed of the fault draws."),
 ) -> None:
@@ -67,7 +69,8 @@ def serve(
     try:
         keys = [parse_key_spec(k) for k in key] or [default_key(seed)]
         faults = Faults(p429=fault_429, p500=fault_500, p500_final=fault_500_final, p503=fault_503, p529=fault_529,
-                        p_drop=fault_drop, p_truncate=fault_truncate, latency_ms=latency_ms, seed=fault_seed)
+                        p_drop=fault_drop, p_truncate=fault_truncate, p_local_503=fault_local_503,
+                        latency_ms=latency_ms, seed=fault_seed)
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
@@ -94,7 +97,7 @@ def serve(
     for k in keys:
         # Printing the key is the point of this command: it is a local, synthetic credential.
         typer.echo(f"  key {k.secret}  scopes: {','.join(k.scopes)}")
-    if faults.active:
+    if faults.active or faults.p_local_503:
         typer.echo(f"  faults {json.dumps(faults.as_dict())}")
     typer.echo("  admin endpoints under /_admin (see docs/simulator.md); Ctrl-C stops")
     sys.stdout.flush()

@@ -43,8 +43,10 @@ class Faults:
 
     @property
     def active(self) -> bool:
+        """True when the request pipeline has to draw (p_local_503 is drawn by the local-session
+        handlers themselves)."""
         return any((self.p429, self.p500, self.p500_final, self.p503, self.p529, self.p_drop, self.p_truncate,
-                    self.latency_ms))  # p_local_503 is drawn by the local-session handlers themselves
+                    self.latency_ms))
 
     def chance(self, p: float) -> bool:
         """One draw from the fault generator: True with probability ``p``."""
