@@ -19,12 +19,18 @@ _SEED = typer.Option(1, "--seed", help="Seed of the synthetic org; the same seed
 _USERS = typer.Option(25, "--users", min=1, help="Number of users.")
 _CHATS = typer.Option(200, "--chats", min=0, help="Number of chats.")
 _DAYS = typer.Option(30.0, "--days", min=0.5, help="Days of history before now.")
+_LOCAL = typer.Option(6, "--local-sessions", min=0, help="Local (Cowork / Claude Code) sessions.")
+_REMOTE = typer.Option(4, "--remote-sessions", min=0, help="Remote (cloud Cowork) sessions.")
+_SITES = typer.Option(5, "--code-artifacts", min=0, help="Claude Code hosted sites (code artifacts).")
 
 
-def _org(seed: int, users: int, chats: int, days: float, projects: Optional[int]):
+def _org(seed: int, users: int, chats: int, days: float, projects: Optional[int], local_sessions: int = 6,
+         remote_sessions: int = 4, code_artifacts: int = 5):
     from vigil.simulator import SyntheticOrg
 
-    return SyntheticOrg.generate(seed=seed, users=users, chats=chats, days=days, projects=projects)
+    return SyntheticOrg.generate(seed=seed, users=users, chats=chats, days=days, projects=projects,
+                                 local_sessions=local_sessions, remote_sessions=remote_sessions,
+                                 code_artifacts=code_artifacts)
 
 
 @simulator_app.command("serve")
@@ -35,7 +41,12 @@ def serve(
     chats: int = _CHATS,
     days: float = _DAYS,
     projects: Optional[int] = typer.Option(None, "--projects", min=0, help="Number of projects (default: users/3+1)."),
+    local_sessions: int = _LOCAL,
+    remote_sessions: int = _REMOTE,
+    code_artifacts: int = _SITES,
     rpm: int = typer.Option(600, "--rpm", min=1, help="Requests per minute shared by all keys."),
+    remote_rpm: int = typer.Option(120, "--remote-rpm", min=1,
+                                   help="The remote-session endpoints' own requests/minute budget."),
     key: list[str] = typer.Option([], "--key", help="VALUE:scope,scope (repeatable). Default: one full-read key."),
     fault_429: float = typer.Option(0.0, "--fault-429", min=0, max=1, help="Fraction of requests answered 429."),
     fault_500: float = typer.Option(0.0, "--fault-500", min=0, max=1, help="Fraction answered 500 (retryable)."),
@@ -45,6 +56,8 @@ def serve(
     fault_529: float = typer.Option(0.0, "--fault-529", min=0, max=1, help="Fraction answered 529."),
     fault_drop: float = typer.Option(0.0, "--fault-drop", min=0, max=1, help="Fraction of dropped connections."),
     fault_truncate: float = typer.Option(0.0, "--fault-truncate", min=0, max=1, help="Fraction of truncated bodies."),
+    fault_local_503: float = typer.Option(0.0, "--fault-local-503", min=0, max=1,
+                                          help="Fraction of local-session calls answered 503 (index unavailable)."),
     latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, help="Latency added to every request."),
     fault_seed: int = typer.Option(0, "--fault-seed", help="Seed of the fault draws."),
 ) -> None:
@@ -56,12 +69,13 @@ def serve(
     try:
         keys = [parse_key_spec(k) for k in key] or [default_key(seed)]
         faults = Faults(p429=fault_429, p500=fault_500, p500_final=fault_500_final, p503=fault_503, p529=fault_529,
-                        p_drop=fault_drop, p_truncate=fault_truncate, latency_ms=latency_ms, seed=fault_seed)
+                        p_drop=fault_drop, p_truncate=fault_truncate, p_local_503=fault_local_503,
+                        latency_ms=latency_ms, seed=fault_seed)
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
-    org = _org(seed, users, chats, days, projects)
-    application = build_app(org, keys=keys, rpm=rpm, faults=faults)
+    org = _org(seed, users, chats, days, projects, local_sessions, remote_sessions, code_artifacts)
+    application = build_app(org, keys=keys, rpm=rpm, faults=faults, remote_rpm=remote_rpm)
     import socket
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -78,10 +92,12 @@ def serve(
     typer.echo(f"  console organization     {org.console_org.uuid}  ({org.console_org.tagged_id})")
     typer.echo(f"  {len(org.users)} users, {len(org.chats)} chats, {len(org.projects)} projects, "
                f"{len(org.files)} files, {len(org.activities)} activities; rate limit {rpm}/min")
+    typer.echo(f"  {len(org.local_sessions)} local sessions, {len(org.remote_sessions)} remote sessions, "
+               f"{len(org.code_artifacts)} code artifacts (remote-session budget {remote_rpm}/min)")
     for k in keys:
         # Printing the key is the point of this command: it is a local, synthetic credential.
         typer.echo(f"  key {k.secret}  scopes: {','.join(k.scopes)}")
-    if faults.active:
+    if faults.active or faults.p_local_503:
         typer.echo(f"  faults {json.dumps(faults.as_dict())}")
     typer.echo("  admin endpoints under /_admin (see docs/simulator.md); Ctrl-C stops")
     sys.stdout.flush()
@@ -97,13 +113,25 @@ def manifest(
     chats: int = _CHATS,
     days: float = _DAYS,
     projects: Optional[int] = typer.Option(None, "--projects", min=0, help="Number of projects."),
+    local_sessions: int = _LOCAL,
+    remote_sessions: int = _REMOTE,
+    code_artifacts: int = _SITES,
+    kinds: str = typer.Option("all", "--kinds", help="chats (chats, files, artifacts, projects), sessions "
+                                                     "(sessions and code artifacts) or all."),
 ) -> None:
     """Write the ground truth of the org that `serve` with the same options would serve."""
-    org = _org(seed, users, chats, days, projects)
+    from vigil.simulator.org import ground_truth_kinds
+
+    try:
+        selected = ground_truth_kinds(kinds)
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    org = _org(seed, users, chats, days, projects, local_sessions, remote_sessions, code_artifacts)
     n = 0
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
-        for row in org.ground_truth():
+        for row in org.ground_truth(selected):
             fh.write(json.dumps(row.as_dict(), ensure_ascii=False) + "\n")
             n += 1
     tmp.replace(out)
