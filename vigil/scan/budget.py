@@ -6,7 +6,9 @@ forward and a historical scan running at the same time would each spend their ow
 ``SharedRateLimiter`` adds a second bucket kept in a small file under vigil's home, locked with
 ``flock`` while a process takes tokens from it, so all processes together stay at ``rpm``.
 Tokens are taken a few at a time (``chunk``) to keep file operations to a fraction of requests.
-Processes on other hosts are not covered (see docs/scans.md).
+The bucket refills a little below ``rpm`` so that its burst, and the tokens processes hold in
+hand, still fit: no 60-second window sees more than ``rpm`` requests (measured by
+bench/budget.py). Processes on other hosts are not covered (see docs/scans.md).
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from vigil.api.ratelimit import RateLimiter
 class FileTokenBucket:
     """A token bucket whose state lives in a file shared by processes (``flock``-protected)."""
 
-    def __init__(self, path: str | os.PathLike[str], rpm: float, *,
+    def __init__(self, path: str | os.PathLike[str], rpm: float, *, held: int = 4,
                  clock: Callable[[], float] = time.time):
         if rpm <= 0:
             raise ValueError("rpm must be positive")
         self.path = Path(path)
-        self.rate = rpm / 60.0
         self.capacity = max(1.0, rpm / 60.0)
+        # Any 60 s: the burst, 60 s of refill and the tokens held in hand (``held``) stay <= rpm.
+        self.rate = max(rpm - self.capacity - held, rpm * 0.5) / 60.0
         self.clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -49,13 +52,13 @@ class FileTokenBucket:
             tokens = float(state.get("tokens", self.capacity))
             updated = float(state.get("updated", now))
             tokens = min(self.capacity, tokens + max(now - updated, 0.0) * self.rate)
-            taken = int(min(wanted, tokens))
-            tokens -= taken
+            taken = int(min(wanted, tokens + 1e-9))  # 0.9999999 tokens is one token, not none
+            tokens = max(tokens - taken, 0.0)
             data = json.dumps({"tokens": tokens, "updated": now}).encode()
             os.lseek(fd, 0, os.SEEK_SET)
             os.ftruncate(fd, 0)
             os.write(fd, data)
-            wait = 0.0 if taken else (1.0 - tokens) / self.rate
+            wait = 0.0 if taken else max((1.0 - tokens) / self.rate, 0.001)
             return taken, wait
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -65,7 +68,7 @@ class FileTokenBucket:
 class SharedRateLimiter(RateLimiter):
     """The client's limiter, plus the organization's host-wide bucket (see module docstring)."""
 
-    def __init__(self, rpm: float, bucket: FileTokenBucket, *, chunk: int = 3,
+    def __init__(self, rpm: float, bucket: FileTokenBucket, *, chunk: int = 2,
                  sleep: Callable[[float], None] = time.sleep, **kw):
         super().__init__(rpm, sleep=sleep, **kw)
         self.bucket = bucket
