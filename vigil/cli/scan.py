@@ -49,34 +49,39 @@ def _fail(exc: Exception) -> None:
 def _run(kind: str, config: str | None, connector: str | None, no_prefect: bool, wait: float,
          days: int | None = None) -> dict:
     """Check the config and connector first (one-line errors, before any Prefect server starts),
-    then run the scan plainly or as its Prefect flow."""
+    then run the scan plainly or as its Prefect flow, with live progress on stderr."""
     from vigil.config import ConfigError  # noqa: PLC0415
     from vigil.connector import ConnectorError  # noqa: PLC0415
     from vigil.lake import CheckpointError  # noqa: PLC0415
     from vigil.lake.lease import LeaseHeld  # noqa: PLC0415
+    from vigil.scan.progress import TerminalProgress, subscribed  # noqa: PLC0415
     from vigil.scan.setup import load_run_settings  # noqa: PLC0415
 
+    display = TerminalProgress()
     try:
         settings = load_run_settings(config, connector)
-        if kind == "historical" and days is None:
-            days = settings.historical_days
-        if no_prefect:
-            from vigil.scan.local import run_forward, run_historical  # noqa: PLC0415
+        days = settings.historical_days if kind == "historical" and days is None else days
+        with subscribed(display):
+            if no_prefect:
+                from vigil.scan.local import run_forward, run_historical  # noqa: PLC0415
 
+                if kind == "forward":
+                    return run_forward(settings=settings, wait=wait)
+                return run_historical(days, settings=settings, wait=wait)
+            _quiet_prefect()
             if kind == "forward":
-                return run_forward(settings=settings, wait=wait)
-            return run_historical(days, settings=settings, wait=wait)
-        _quiet_prefect()
-        if kind == "forward":
-            from flows.forward_scan import forward_scan  # noqa: PLC0415
+                from flows.forward_scan import forward_scan  # noqa: PLC0415
 
-            return forward_scan(config_path=config, connector=connector, wait_seconds=wait)
-        from flows.historical_scan import historical_scan  # noqa: PLC0415
+                return forward_scan(config_path=config, connector=connector, wait_seconds=wait)
+            from flows.historical_scan import historical_scan  # noqa: PLC0415
 
-        return historical_scan(max_last_modified_days=days, config_path=config, connector=connector,
-                               wait_seconds=wait)
+            return historical_scan(max_last_modified_days=days, config_path=config, connector=connector,
+                                   wait_seconds=wait)
     except (ConfigError, ConnectorError, CheckpointError, LeaseHeld) as exc:
+        display.close()
         _fail(exc)
+    finally:
+        display.close()
     raise AssertionError("unreachable")
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.lake.lease import Lease
+from vigil.scan import progress
 from vigil.lake.state import CheckpointStore
 from vigil.lake.storage import remove_orphan_tmp_files
 from vigil.scan.runner import RunSummary, ScanPlan, forward_plan, historical_plan, progress_at
@@ -55,6 +56,8 @@ class ScanRun:
     pages: Counter = field(default_factory=Counter)
     pages_counted: set = field(default_factory=set)  # (source, state) of pages already counted
     items_done: int = 0
+    counters_before: Any = None
+    started_monotonic: float = field(default_factory=time.monotonic)
 
     def resume_state(self, source: Source) -> dict[str, Any] | None:
         """Where ``source`` starts in this run, or None when a resumed run already finished it."""
@@ -63,26 +66,28 @@ class ScanRun:
             return None
         return dict(saved)
 
-    def progress_hook(self, source: Source) -> Callable[[int, Any, Any], None] | None:
+    def progress_hook(self, source: Source) -> Callable[[int, Any, Any], None]:
         """A per-item callback for ``inspect_page``: progress moves every few chats, not per page."""
-        if self.on_progress is None:
-            return None
 
         def tick(done: int, _batch: Any, item: Any) -> None:
             self.items_done += 1
             estimate = progress_at(self.plan, source, item, finished=False)
             self.summary.progress = max(self.summary.progress, min(estimate, 99.9))
             if done % 10 == 0:
-                self.on_progress(self)
+                self._report()
 
         return tick
 
     def page_landed(self, source: Source, page_no: int) -> None:
         """After a page landed and its checkpoint was saved."""
-        if self.on_progress is not None:
-            self.on_progress(self)
+        self._report()
         if self.on_page is not None:
             self.on_page(source.name, page_no, self.summary)
+
+    def _report(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self)
+        progress.notify(self)
 
 
 def _owner() -> str:
@@ -140,9 +145,9 @@ def open_run(settings: RunSettings, run_type: str, *, days: int | None = None, w
                                  org_id=session.org_id, owner=_owner())
             checkpoints = session.lake.checkpoints(plan.namespace, org_id=session.org_id)
             summary.cursors_before = {s.name: checkpoints.load().get(s.name) for s in plan.sources}
-            run = ScanRun(settings, session, plan, summary, checkpoints, on_progress=on_progress,
-                          on_page=on_page)
             counters_before = session.fetcher.counters()
+            run = ScanRun(settings, session, plan, summary, checkpoints, on_progress=on_progress,
+                          on_page=on_page, counters_before=counters_before)
             t0 = time.perf_counter()
             _record(session, summary, plan)
             log.info("%s scan %s started for connector %s (window from %s)%s%s", run_type, run_id,

@@ -11,7 +11,7 @@ matches. ``Chaos`` wraps the simulator's ASGI app::
     with SimulatorServer(chaos) as base_url: ...
 
 Only ``/v1/compliance`` calls are affected (admin endpoints keep working); ``requests`` counts
-the API calls seen, ``log`` keeps (time, path, status) of each for rate measurements.
+the API calls seen, ``log`` keeps (arrival time, path, status) of each for rate measurements.
 """
 
 from __future__ import annotations
@@ -103,9 +103,10 @@ class Chaos:
         if not path.startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
+        arrived = time.time()
         status, mangle = self._decide(path)
         if status is not None:
-            self._record(path, status)
+            self._record(arrived, path, status)
             await _error(send, status)
             return
         seen: dict[str, int] = {}
@@ -120,11 +121,11 @@ class Chaos:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-        self._record(path, seen.get("status", 0))
+        self._record(arrived, path, seen.get("status", 0))
 
-    def _record(self, path: str, status: int) -> None:
+    def _record(self, arrived: float, path: str, status: int) -> None:
         with self._lock:
-            self.log.append((time.time(), path, status))
+            self.log.append((arrived, path, status))
 
 
 async def _error(send: Any, status: int) -> None:
