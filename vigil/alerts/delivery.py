@@ -66,10 +66,11 @@ class DeliveryReport:
 
 
 def pending(lake: Lake) -> list[dict]:
-    """Alerts not yet sent nor suppressed, oldest first."""
+    """Alerts not yet sent nor suppressed, oldest first (queued first, then seen first)."""
     return lake.query(
         "SELECT alert_id, destination, fingerprint, created_at, message_key, payload_json FROM alerts "
-        "WHERE status = 'pending' ORDER BY created_at, alert_id").to_pylist()
+        "WHERE status = 'pending' "
+        "ORDER BY created_at, json_extract_string(payload_json, '$.first_seen'), alert_id").to_pylist()
 
 
 def plan_messages(destination: str, alerts: list[dict], batch: int) -> list[AlertMessage]:
@@ -78,6 +79,7 @@ def plan_messages(destination: str, alerts: list[dict], batch: int) -> list[Aler
     Alerts already claimed by an earlier attempt keep their message (same key, same items);
     the rest are cut into messages of at most ``batch`` alerts.
     """
+    position = {a["alert_id"]: n for n, a in enumerate(alerts)}
     claimed: dict[str, list[dict]] = {}
     fresh: list[dict] = []
     for a in alerts:
@@ -86,7 +88,7 @@ def plan_messages(destination: str, alerts: list[dict], batch: int) -> list[Aler
     for i in range(0, len(fresh), batch):
         chunk = fresh[i:i + batch]
         groups.append((message_key(destination, [a["alert_id"] for a in chunk]), chunk))
-    groups.sort(key=lambda g: (min(a["created_at"] for a in g[1]), g[0]))
+    groups.sort(key=lambda g: min(position[a["alert_id"]] for a in g[1]))  # oldest alert first
     return [AlertMessage(destination, key, tuple(json.loads(a["payload_json"]) for a in chunk))
             for key, chunk in groups]
 
