@@ -29,6 +29,10 @@ FormatOpt = typer.Option(OutputFormat.table, "--format", "-f", help="Output form
 
 LIST_COLUMNS = ["incident_id", "policy", "severity", "status", "infotype", "masked", "occurrences",
                 "users", "chats", "first_seen", "last_seen", "assignee", "chat_url"]
+# The terminal table shows a 12-character id prefix (enough for `show` and `set`) and fewer columns.
+TABLE_COLUMNS = ["id", "policy", "severity", "status", "infotype", "masked", "occurrences", "users",
+                 "chats", "last_seen", "assignee", "chat_url"]
+SHORT_ID = 12
 OCCURRENCE_COLUMNS = ["event_time", "chat_title", "user_email", "project_name", "file_name",
                       "infotype", "masked", "context", "chat_url"]
 
@@ -83,10 +87,11 @@ def _cell(value: Any) -> Text:
 
 
 def print_table(columns: list[str], rows: list[dict], *, title: str | None = None) -> None:
-    """A Rich table whose cells are plain text."""
+    """A Rich table whose cells are plain text; long text columns fold, short ones do not."""
     table = Table(title=Text(title) if title else None, header_style="bold", show_lines=False)
     for c in columns:
-        table.add_column(c, overflow="fold")
+        folds = c in ("chat_url", "chat_title", "context", "note", "masked", "infotype", "file_name")
+        table.add_column(c, overflow="fold", no_wrap=not folds)
     for row in rows:
         table.add_row(*(_cell(row.get(c)) for c in columns))
     console = Console(width=max(140, Console().width))
@@ -125,7 +130,10 @@ def list_cmd(
                               policy=policy, limit=limit).to_pylist()
     except TriageError as exc:
         _fail(exc)
-    _output(LIST_COLUMNS, rows, fmt)
+    if fmt is OutputFormat.table:
+        print_table(TABLE_COLUMNS, [{**r, "id": r["incident_id"][:SHORT_ID]} for r in rows])
+    else:
+        _output(LIST_COLUMNS, rows, fmt)
 
 
 @incidents_app.command("show")

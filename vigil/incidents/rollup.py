@@ -196,35 +196,35 @@ def refresh_incidents(
     since = state.get("findings_until")
     if full is None:
         full = since is None or state.get("policies_digest") != digest
-    if full:
-        scope = "TRUE"
-    else:
-        if since is None:
-            raise ValueError("an incremental refresh needs a previous refresh; use full=True")
-        low = datetime.fromisoformat(since) - OVERLAP
-        scope = (f"fingerprint IN (SELECT DISTINCT fingerprint FROM findings_all "
-                 f"WHERE dt >= DATE '{low.date().isoformat()}' AND landed_at >= TIMESTAMPTZ '{low.isoformat()}')")
     result = RefreshResult(mode="full" if full else "incremental", policies=[p.name for p in every])
-    sql = rollup_sql(every, scope, full)
+    if not full and since is None:
+        raise ValueError("an incremental refresh needs a previous refresh; use full=True")
     with tempfile.TemporaryDirectory(prefix="vigil-incidents-") as spill:
         con = lake.connect()
         try:
             con.execute(f"SET memory_limit = '{memory_limit}'")
             con.execute(f"SET temp_directory = '{spill}'")
             con.execute("SET preserve_insertion_order = false")
-            reader = con.sql(sql, params={"now": now}).to_arrow_reader(BATCH_ROWS)
-            retired_ids: list[str] = []
-            batches = _split_retired(reader, retired_ids)
-            if full:
-                batches = _chain_lazy(batches, lambda: _retired_rows(con, retired_ids, now))
-            result.file, result.written = _write(lake, batches, now)
-            result.retired = len(retired_ids)
+            con.execute("SET enable_progress_bar = false")
+            scope = "TRUE"
+            if not full:
+                low = datetime.fromisoformat(since) - OVERLAP
+                affected = con.sql(
+                    "SELECT DISTINCT fingerprint FROM findings_all WHERE dt >= $day AND landed_at >= $low",
+                    params={"day": low.date(), "low": low}).to_arrow_table()
+                con.register("_affected", affected)
+                scope = "fingerprint IN (SELECT fingerprint FROM _affected)"
+            if full or affected.num_rows:
+                reader = con.sql(rollup_sql(every, scope, full), params={"now": now}).to_arrow_reader(BATCH_ROWS)
+                retired_ids: list[str] = []
+                batches = _count_new(_split_retired(reader, retired_ids), now, result)
+                if full:
+                    batches = _chain_lazy(batches, lambda: _retired_rows(con, retired_ids, now))
+                result.file, result.written = _write(lake, batches, now)
+                result.retired = len(retired_ids)
         finally:
             con.close()
     if result.file:
-        result.new = int(lake.query(
-            "SELECT count(*) FROM incident_rollups WHERE created_at = $now AND landed_at = $now",
-            {"now": now}).column(0)[0].as_py())
         lake.compact_if_needed([TABLE], current_partition=result.file.split("/")[-2])
     store.update(findings_until=now.isoformat(), policies_digest=digest, policies=result.policies)
     result.seconds = round(time.perf_counter() - started, 3)
@@ -245,6 +245,15 @@ def _split_retired(reader: pa.RecordBatchReader, retired_ids: list[str]):
             batch = batch[0] if batch else None
         if batch is not None and batch.num_rows:
             yield _conform(batch)
+
+
+def _count_new(batches, now: datetime, result: RefreshResult):
+    """Pass batches through, counting incidents created by this refresh."""
+    stamp = pa.scalar(now, INCIDENT_ROLLUPS.field("created_at").type)
+    for batch in batches:
+        created = batch.column(INCIDENT_ROLLUPS.get_field_index("created_at"))
+        result.new += pc.sum(pc.equal(created, stamp)).as_py() or 0
+        yield batch
 
 
 def _retired_rows(con: duckdb.DuckDBPyConnection, ids: list[str], now: datetime):

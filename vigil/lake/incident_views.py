@@ -29,7 +29,16 @@ GROUP BY d.fingerprint, d.who, d.changed_at, d.note
 """
 
 INCIDENTS = """
-WITH last_event AS (
+WITH dup AS (
+    SELECT hash(incident_id) AS h FROM incident_rollups_all GROUP BY 1 HAVING count(*) > 1
+),
+rollups AS (  -- incident_rollups (latest copy per id), without paying the window for ids landed once
+    SELECT * FROM incident_rollups_all WHERE hash(incident_id) NOT IN (SELECT h FROM dup)
+    UNION ALL
+    SELECT * FROM incident_rollups_all WHERE hash(incident_id) IN (SELECT h FROM dup)
+    QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY landed_at DESC) = 1
+),
+last_event AS (
     SELECT incident_id, to_status, assignee, changed_at FROM incident_events
     QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY changed_at DESC, event_id DESC) = 1
 ),
@@ -47,7 +56,7 @@ SELECT r.incident_id, r.policy, r.fingerprint, r.infotype, r.category, r.severit
        e.assignee, n.notes, r.chat_url, r.object_key, r.latest_chat_url, r.latest_object_key,
        r.first_user, r.first_detected_at, r.created_at,
        greatest(r.landed_at, e.changed_at) AS updated_at
-FROM incident_rollups r
+FROM rollups r
 LEFT JOIN last_event e ON e.incident_id = r.incident_id
 LEFT JOIN notes n ON n.incident_id = r.incident_id
 LEFT JOIN suppressed_fingerprints s ON s.fingerprint = r.fingerprint
