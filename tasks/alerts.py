@@ -39,6 +39,17 @@ class AlertsUndelivered(RuntimeError):
     """A destination failed; raised so Prefect retries the delivery task."""
 
 
+def _delivery_can_heal(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a destination failure or an I/O error; not a configuration error (a missing block)."""
+    try:
+        state.result()
+    except (AlertsUndelivered, OSError):
+        return True
+    except Exception:  # noqa: BLE001 - ConfigError and bugs: fail now, naming the key
+        return False
+    return False
+
+
 def _logger() -> logging.Logger | logging.LoggerAdapter:
     try:
         return get_run_logger()
@@ -57,7 +68,7 @@ def update_incidents(lake: Lake, alerts: AlertsSettings) -> dict[str, Any]:
 
 
 @task(name="deliver-alerts", retries=DELIVERY_RETRIES, retry_delay_seconds=DELIVERY_RETRY_DELAYS,
-      cache_policy=NO_CACHE)
+      retry_condition_fn=_delivery_can_heal, cache_policy=NO_CACHE)
 def deliver_alerts(lake: Lake, alerts: AlertsSettings, senders: Any = None) -> dict[str, Any]:
     """Send the outbox; ``senders`` (name -> sender) defaults to the configured destinations."""
     from prefect.runtime import task_run  # noqa: PLC0415

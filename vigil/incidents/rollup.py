@@ -83,11 +83,14 @@ def latest_copies_sql(table: str, id_column: str, where: str, columns: str, dup_
 
 
 def duplicates_sql(table: str, id_column: str, where: str) -> str:
+    """Hashes of the ids landed more than once among rows matching ``where``."""
     return (f"SELECT hash({id_column}) AS h FROM {table} WHERE {where} "
             f"GROUP BY hash({id_column}) HAVING count(*) > 1")
 
 
 def matches_sql(policy: IncidentPolicy, objects_cte: str) -> str:
+    """The findings of CTE ``f`` that ``policy`` counts, tagged with its name; ``objects_cte``
+    holds every finding of the objects involved (for ``min_per_object``)."""
     pred = policy.match.predicate()
     name = policy.name.replace("'", "''")
     sql = f"SELECT '{name}' AS policy, * FROM f WHERE {pred}"
