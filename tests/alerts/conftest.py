@@ -15,7 +15,9 @@ from vigil.config import parse_config
 from vigil.lake import Lake
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from incidents.conftest import finding  # noqa: E402  (shared row builder)
+from vigil_test_support import load_conftest  # noqa: E402
+
+finding = load_conftest("incidents").finding  # the shared findings-row builder
 
 WEBHOOK_SECRET = "whsec-test-6f1d"
 HEC_TOKEN = "11111111-2222-3333-4444-555555555555"

@@ -16,7 +16,9 @@ from vigil.config import ConfigError
 from vigil.lake import Lake
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from alerts.conftest import HEC_TOKEN, keys  # noqa: E402
+from vigil_test_support import load_conftest  # noqa: E402
+
+HEC_TOKEN, keys = load_conftest("alerts").HEC_TOKEN, load_conftest("alerts").keys
 
 HOOK_SECRET = "whsec-flow-test"
 

@@ -16,7 +16,10 @@ from vigil.incidents import refresh_incidents
 from vigil.synth import values
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from scan.conftest import _fingerprint_key, make_sim  # noqa: E402,F401 - fixtures
+from vigil_test_support import load_conftest  # noqa: E402
+
+_scan = load_conftest("scan")
+_fingerprint_key, make_sim = _scan._fingerprint_key, _scan.make_sim  # fixtures
 
 
 def test_a_key_pasted_in_three_chats_is_one_incident(make_sim, httpserver):

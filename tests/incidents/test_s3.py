@@ -11,7 +11,9 @@ from vigil.lake import Lake
 from .conftest import finding
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from lake.conftest import s3, s3_endpoint  # noqa: E402,F401 - fixtures
+from vigil_test_support import load_conftest  # noqa: E402
+
+s3, s3_endpoint = load_conftest("lake").s3, load_conftest("lake").s3_endpoint  # fixtures
 
 
 def test_incidents_on_s3(s3):
