@@ -13,12 +13,15 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 import yaml
 
 from vigil.scope import CHAT_MODES, PROJECT_MODES, ChatScope, ProjectScope, Scope
+
+if TYPE_CHECKING:
+    from vigil.alerts.settings import AlertsSettings
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_KEY_SOURCE = "env:ANTHROPIC_COMPLIANCE_API_KEY"
@@ -116,6 +119,7 @@ class Config:
     evidence: EvidenceSettings = EvidenceSettings()
     lake: LakeSettings = LakeSettings()
     rate: RateSettings = RateSettings()
+    alerts: "AlertsSettings" = field(default_factory=lambda: _alerts(_Table(None, "alerts")))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (what a config file would hold); feeds ``parse_config`` back."""
@@ -186,12 +190,20 @@ def parse_config(data: Any) -> Config:
         evidence=_evidence(root.table("evidence")),
         lake=_lake(root.table("lake")),
         rate=RateSettings(rpm=root.table("rate").integer("rpm", DEFAULT_RPM, 1, 1_000_000)),
+        alerts=_alerts(root.table("alerts")),
     )
     root.finish()
     return cfg
 
 
 # -- sections ----------------------------------------------------------------------------------
+def _alerts(t: "_Table") -> "AlertsSettings":
+    """The ``[alerts]`` section, validated by its own module (docs/alerts.md)."""
+    from vigil.alerts.settings import parse_alerts  # noqa: PLC0415 - it imports this module
+
+    return parse_alerts(t)
+
+
 def _connector(t: "_Table") -> ConnectorSettings:
     for name in _SECRET_KEY_NAMES:
         if name in t.data:

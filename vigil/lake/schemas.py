@@ -190,3 +190,92 @@ TABLES: dict[str, TableSpec] = {
 }
 
 LANDING_ORDER: tuple[str, ...] = tuple(TABLES)
+
+
+# -- incidents and alerts (vigil/incidents, vigil/alerts; docs/incidents.md, docs/alerts.md) ------
+# Derived views over these tables (``incidents``, ``suppressed_fingerprints``, ``alerts``) are in
+# vigil/lake/incident_views.py.
+
+INCIDENT_ROLLUPS = pa.schema(
+    [
+        ("incident_id", STR),
+        ("policy", STR),
+        ("fingerprint", STR),
+        ("infotype", STR),
+        ("category", STR),
+        ("severity", STR),
+        ("likelihood", STR),
+        ("masked", STR),
+        ("first_seen", TS),
+        ("last_seen", TS),
+        ("occurrences", INT),
+        ("users", INT),
+        ("chats", INT),
+        ("projects", INT),
+        ("first_user", STR),
+        ("chat_url", STR),
+        ("object_key", STR),
+        ("latest_chat_url", STR),
+        ("latest_object_key", STR),
+        ("first_detected_at", TS),
+        ("created_at", TS),
+        ("content_hash", STR),
+        (LANDED_AT, TS),
+    ]
+)
+
+INCIDENT_EVENTS = pa.schema(
+    [
+        ("event_id", STR),
+        ("incident_id", STR),
+        ("policy", STR),
+        ("fingerprint", STR),
+        ("who", STR),
+        ("changed_at", TS),
+        ("from_status", STR),
+        ("to_status", STR),
+        ("assignee", STR),
+        ("note", STR),
+        (LANDED_AT, TS),
+    ]
+)
+
+ALERT_OUTBOX = pa.schema(
+    [
+        ("alert_id", STR),
+        ("destination", STR),
+        ("policy", STR),
+        ("incident_id", STR),
+        ("fingerprint", STR),
+        ("severity", STR),
+        ("created_at", TS),
+        ("payload_json", STR),
+        (LANDED_AT, TS),
+    ]
+)
+
+ALERT_DELIVERIES = pa.schema(
+    [
+        ("delivery_id", STR),
+        ("alert_id", STR),
+        ("destination", STR),
+        ("message_key", STR),
+        ("state", STR),
+        ("delivered_at", TS),
+        ("error", STR),
+        (LANDED_AT, TS),
+    ]
+)
+
+TABLES.update(
+    (spec.name, spec)
+    for spec in (
+        TableSpec("incident_rollups", INCIDENT_ROLLUPS, "incident_id"),
+        TableSpec("incident_events", INCIDENT_EVENTS, "event_id"),
+        TableSpec("alert_outbox", ALERT_OUTBOX, "alert_id"),
+        TableSpec("alert_deliveries", ALERT_DELIVERIES, "delivery_id"),
+    )
+)
+# The ledger stays last: incidents and alerts are never landed in a scan's batch, but the order
+# must keep its promise if they ever are.
+LANDING_ORDER = tuple(name for name in TABLES if name != "objects") + ("objects",)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from vigil.lake.incident_views import create_incident_views
 from vigil.lake.schemas import LANDED_AT, PARTITION_COLUMN, TABLES, TableSpec
 from vigil.lake.storage import LakeStorage
 
@@ -86,6 +87,7 @@ def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
     """Views built on the deduplicated table views (see the module docstring)."""
     con.execute("CREATE OR REPLACE VIEW org_activities AS "
                 "SELECT * FROM activities WHERE is_vigil_read IS NOT TRUE")
+    create_incident_views(con)
 
 
 def connect(storage: LakeStorage) -> duckdb.DuckDBPyConnection:
