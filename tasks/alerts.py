@@ -88,14 +88,15 @@ def deliver_alerts(lake: Lake, alerts: AlertsSettings, senders: Any = None) -> d
     return summary
 
 
-def update_incidents_and_alert(config: Config | str | None = None, connector: str | None = None, *,
+def update_incidents_and_alert(config: Any = None, connector: str | None = None, *,
                                run_id: str | None = None, senders: Any = None) -> dict[str, Any]:
     """Call from a flow after the scan landed its findings; returns counts for the run summary
-    (``incidents_new``, ``alerts_queued``, ``alerts_sent``, ``alerts_waiting``, ...)."""
-    from vigil.scan.setup import load_run_config  # noqa: PLC0415
+    (``incidents_new``, ``alerts_queued``, ``alerts_sent``, ``alerts_waiting``, ...).
 
-    cfg = config if isinstance(config, Config) else load_run_config(config, connector)
-    lake = Lake(cfg.lake.root, storage_options=dict(cfg.lake.storage_options),
+    ``config`` is a ``RunSettings``, a ``Config`` or a config path; the lake is the connector's.
+    """
+    cfg, lake_root = _config_and_lake(config, connector)
+    lake = Lake(lake_root, storage_options=dict(cfg.lake.storage_options),
                 compact_threshold=cfg.lake.compact_threshold)
     counts = update_incidents(lake, cfg.alerts)
     delivered = deliver_alerts(lake, cfg.alerts, senders) if cfg.alerts.destinations else {
@@ -103,10 +104,26 @@ def update_incidents_and_alert(config: Config | str | None = None, connector: st
     return {"run_id": run_id, **counts, **delivered}
 
 
-def check_alert_destinations(config: Config | str | None = None, connector: str | None = None) -> None:
+def check_alert_destinations(config: Any = None, connector: str | None = None) -> None:
     """Raise ``ConfigError`` (naming the key) when a destination's block or secret is missing;
     a flow can call this first to refuse a bad config before scanning."""
-    from vigil.scan.setup import load_run_config  # noqa: PLC0415
+    resolve_senders(_config_and_lake(config, connector)[0].alerts)
 
-    cfg = config if isinstance(config, Config) else load_run_config(config, connector)
-    resolve_senders(cfg.alerts)
+
+def _config_and_lake(config: Any, connector: str | None) -> tuple[Config, str]:
+    """The config and the lake of a ``RunSettings``, a ``Config`` or a config path: the
+    connector's lake when the config designates one, else the config's ``lake.root``."""
+    from vigil.config import load_config  # noqa: PLC0415
+    from vigil.connector import ConnectorNotFound  # noqa: PLC0415
+    from vigil.scan.setup import RunSettings, load_run_settings  # noqa: PLC0415
+
+    if isinstance(config, RunSettings):
+        return config.config, config.binding.lake_root
+    cfg = config if isinstance(config, Config) else load_config(config)
+    if connector:
+        cfg = cfg.with_overrides({"connector.name": connector})
+    try:
+        settings = load_run_settings(config=cfg)
+    except ConnectorNotFound:
+        return cfg, cfg.lake.root  # no connector saved: incidents live in the config's lake
+    return cfg, settings.binding.lake_root

@@ -31,12 +31,12 @@ def artifact_keys(connector: str | None) -> list[str]:
 
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
-def publish_summary(summary: Any) -> None:
-    """Markdown summary (objects, skips by reason, findings by infotype and severity, requests)
-    and the top findings, masked, as a table."""
+def publish_summary(summary: Any, incidents: dict | None = None) -> None:
+    """Markdown summary (objects, skips by reason, findings by infotype and severity, requests,
+    incidents and alerts) and the top findings, masked, as a table."""
     slug = connector_slug(summary.connector)
     key = f"{summary.run_type}-scan"
-    create_markdown_artifact(summary_markdown(summary), key=f"{key}-summary-{slug}",
+    create_markdown_artifact(summary_markdown(summary, incidents), key=f"{key}-summary-{slug}",
                              description=f"{summary.run_type} scan {summary.run_id}")
     rows = top_findings_table(summary)
     if rows:

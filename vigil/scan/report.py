@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def summary_markdown(summary: Any) -> str:
+def summary_markdown(summary: Any, incidents: dict | None = None) -> str:
     """A markdown report: objects scanned, skipped by reason, findings by infotype and severity,
-    API requests used."""
+    API requests used, and (when given) the incidents and alerts the run produced."""
     c = summary.counts
     lines = [
         f"# {summary.run_type.capitalize()} scan `{summary.run_id}`: {summary.status}",
@@ -29,6 +29,12 @@ def summary_markdown(summary: Any) -> str:
         f"| 429 responses seen | {summary.rate_limited} |",
         f"| retries | {summary.retries} |",
     ]
+    if summary.retry_later:
+        lines.append(f"| objects to retry in later scans | {summary.retry_later} |")
+    if incidents:
+        lines += [f"| new incidents | {incidents.get('incidents_new', 0)} |",
+                  f"| alerts sent | {incidents.get('alerts_sent', 0)} |",
+                  f"| alerts waiting in the outbox | {incidents.get('alerts_waiting', 0)} |"]
     if summary.skipped:
         lines += ["", "## Skipped by reason", "", "| reason | objects |", "|---|---:|"]
         lines += [f"| {reason} | {n} |" for reason, n in sorted(summary.skipped.items())]
