@@ -87,7 +87,7 @@ def serve(
         raise typer.Exit(1) from None
     real_port = sock.getsockname()[1]
     typer.echo(f"Compliance API simulator listening on http://127.0.0.1:{real_port}")
-    typer.echo(f"  parent organization      {org.parent.uuid}")
+    typer.echo(f"  parent organization      {org.parent.uuid}   <- pass this one: vigil connect --org-id ...")
     typer.echo(f"  claude.ai organization   {org.claude_org.uuid}  ({org.claude_org.tagged_id})")
     typer.echo(f"  console organization     {org.console_org.uuid}  ({org.console_org.tagged_id})")
     typer.echo(f"  {len(org.users)} users, {len(org.chats)} chats, {len(org.projects)} projects, "
@@ -100,6 +100,7 @@ def serve(
     if faults.active or faults.p_local_503:
         typer.echo(f"  faults {json.dumps(faults.as_dict())}")
     typer.echo("  admin endpoints under /_admin (see docs/simulator.md); Ctrl-C stops")
+    typer.echo(f"  shell variables for it: eval \"$(vigil simulator env --seed {seed} --port {real_port})\"")
     sys.stdout.flush()
     config = uvicorn.Config(application, log_level="warning", access_log=False, lifespan="off")
     uvicorn.Server(config).run(sockets=[sock])
@@ -136,3 +137,19 @@ def manifest(
             n += 1
     tmp.replace(out)
     typer.echo(f"wrote {n} planted values to {out}")
+
+
+@simulator_app.command("env")
+def env(
+    seed: int = _SEED,
+    port: int = typer.Option(8600, "--port", min=1, max=65535, help="Port the simulator listens on."),
+) -> None:
+    """Print shell `export` lines for a simulator started with the same --seed and --port:
+    its key (ANTHROPIC_COMPLIANCE_API_KEY), its parent organization (VIGIL_ORG_ID) and URL
+    (VIGIL_BASE_URL). Use: eval "$(vigil simulator env --seed 7 --port 8765)"."""
+    from vigil.simulator import SyntheticOrg, default_key
+
+    org = SyntheticOrg.generate(seed=seed, users=1, chats=0, days=1)  # ids depend on the seed only
+    typer.echo(f"export ANTHROPIC_COMPLIANCE_API_KEY={default_key(seed).secret}")
+    typer.echo(f"export VIGIL_ORG_ID={org.parent.uuid}")
+    typer.echo(f"export VIGIL_BASE_URL=http://127.0.0.1:{port}")
