@@ -4,7 +4,7 @@ import importlib
 
 from vigil.cli.app import app
 
-COMMAND_MODULES = ("connect", "connector", "simulator", "inspect", "scan", "sql")
+COMMAND_MODULES = ("connect", "connector", "simulator", "inspect", "scan", "sql", "export", "report")
 
 
 def main() -> None:
