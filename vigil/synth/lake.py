@@ -164,7 +164,7 @@ def synthetic_findings(n: int, *, days: int = 90, users: int = 2_000, chats: int
         "context": pa.array(context.tolist(), pa.string()),
         "event_time": _ts(now, event_s),
         "scanned_at": _ts(now, scanned_s),
-        "scan_run_id": pa.array([f"forward-{int(s // 900):06d}" for s in scanned_s], pa.string()),
+        "scan_run_id": pa.array([f"forward-{int(s // 900):06d}" for s in scanned_s], pa.string()),  # 15-min runs
         "landed_at": _ts(now, landed_s),
     }
     columns["end"] = pc.add(columns["start"], pa.scalar(20, pa.int64()))
@@ -222,7 +222,8 @@ def synthetic_scan_runs(days: int, now: datetime, *, every_minutes: int = 15, se
     status = np.where(rng.random(n) < 0.01, "failed", "completed")
     schema = TABLES["scan_runs"].schema
     cols = {
-        "scan_run_id": pa.array([f"forward-{i:06d}" for i in range(n)], pa.string()),
+        # the run that started k intervals ago lands the findings scanned in that interval
+        "scan_run_id": pa.array([f"forward-{int(s // (every_minutes * 60)):06d}" for s in started_s], pa.string()),
         "run_type": pa.array(["forward"] * n, pa.string()),
         "status": pa.array(status.tolist(), pa.string()),
         "started_at": _ts(now, started_s),
