@@ -5,10 +5,9 @@ incidents **Incident Finding** events (class_uid 2005) of OCSF schema ``OCSF_VER
 profile is applied. docs/export.md has the attribute-by-attribute mapping and why incidents use
 the Incident Finding class rather than the incident profile.
 
-The mapping is SQL so that a million findings turn into JSON inside DuckDB's vectorised engine:
-Python only moves finished lines. ``json_merge_patch('{}', …)`` drops null members (RFC 7396),
-so an absent value is left out rather than written as ``null``, which OCSF's types reject.
-Elements of arrays are cleaned one by one (a merge patch does not descend into arrays).
+The mapping is SQL so that a million findings turn into JSON text inside DuckDB's vectorised
+engine (``vigil.export.jsonsql``); Python only moves finished lines. An absent value is left
+out rather than written as ``null``, which OCSF's types reject.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from collections.abc import Mapping
 import duckdb
 
 import vigil
-from vigil.lake.views import sql_literal
+from vigil.export.jsonsql import array, boolean, lit, number, obj, sql_string, string, when
 
 OCSF_VERSION = "1.7.0"
 PRODUCT_NAME = "vigil"
@@ -45,7 +44,6 @@ FINDING_STATUS = (1, "New")
 DATA_AT_REST = (1, "Data at-Rest")  # vigil reads stored chats and files, after the fact
 DSPM = (12, "Data Security Posture Management")  # continuous discovery over a SaaS data store
 REGEX_ANALYTIC = (8, "Regular Expressions")
-RULE_ANALYTIC = (1, "Rule")
 FILE_REGULAR = (1, "Regular File")
 OBSERVABLE_EMAIL, OBSERVABLE_URL, OBSERVABLE_FILE_NAME = 5, 6, 7
 
@@ -57,60 +55,54 @@ RELATED_FINDINGS_PER_INCIDENT = 20
 
 
 def _case(column: str, mapping: Mapping[str, tuple[int, str]], *, default_id: int = 99) -> tuple[str, str]:
-    """SQL expressions (id, caption) mapping ``column`` through ``mapping``."""
-    whens_id = " ".join(f"WHEN {sql_literal(k)} THEN {v[0]}" for k, v in mapping.items())
-    whens_cap = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v[1])}" for k, v in mapping.items())
-    unknown_id = f"CASE WHEN {column} IS NULL THEN 0 ELSE {default_id} END"
-    unknown_cap = f"coalesce({column}, 'Unknown')"
-    return (f"(CASE {column} {whens_id} ELSE {unknown_id} END)",
-            f"(CASE {column} {whens_cap} ELSE {unknown_cap} END)")
-
-
-def _clean(struct_sql: str) -> str:
-    """JSON of a struct with its null members (at every object level) left out."""
-    return f"json_merge_patch('{{}}', to_json({struct_sql}))"
+    """JSON SQL (id, caption) mapping ``column`` through ``mapping``: NULL is 0 "Unknown", values
+    OCSF has no id for are 99 "Other" with the vigil value as caption."""
+    ids = " ".join(f"WHEN {column} = {sql_string(k)} THEN '{v[0]}'" for k, v in mapping.items())
+    caps = " ".join(f"WHEN {column} = {sql_string(k)} THEN {lit(v[1])}" for k, v in mapping.items())
+    return (f"(CASE WHEN {column} IS NULL THEN '0' {ids} ELSE '{default_id}' END)",
+            f"(CASE WHEN {column} IS NULL THEN {lit('Unknown')} {caps} ELSE {string(column)} END)")
 
 
 def _ms(column: str) -> str:
-    return f"epoch_ms({column})"
+    return number(f"epoch_ms({column})")
 
 
-def _email(column: str) -> str:
-    return f"(CASE WHEN regexp_full_match({column}, {sql_literal(EMAIL_PATTERN)}) THEN {column} END)"
+def email_sql(column: str) -> str:
+    """``column`` when it is an address OCSF's email_t accepts, else NULL."""
+    return f"(CASE WHEN regexp_full_match({column}, {sql_string(EMAIL_PATTERN)}) THEN {column} END)"
 
 
-def _web_url(column: str) -> str:
-    """Only http(s) links are exported as URLs."""
-    return f"(CASE WHEN regexp_matches({column}, '^https?://') THEN {column} END)"
+def web_url_sql(column: str) -> str:
+    """``column`` when it is an http(s) link, else NULL (only web links are exported as URLs)."""
+    return f"(CASE WHEN starts_with({column}, 'https://') OR starts_with({column}, 'http://') THEN {column} END)"
 
 
-def _user(uid: str, email: str) -> str:
-    """An OCSF user object, or NULL when neither id nor address is known."""
-    return (f"(CASE WHEN {uid} IS NOT NULL OR {_email(email)} IS NOT NULL THEN "
-            f"{{'uid': {uid}, 'email_addr': {_email(email)}, 'name': {email}}} END)")
+def _user(uid: str, email_ok: str, name: str) -> str:
+    """An OCSF user object (absent when neither id nor name is known)."""
+    return when(f"{uid} IS NOT NULL OR {name} IS NOT NULL",
+                obj({"uid": string(uid), "email_addr": string(email_ok), "name": string(name)}))
 
 
-def _product() -> str:
-    return (f"{{'name': {sql_literal(PRODUCT_NAME)}, 'vendor_name': {sql_literal(PRODUCT_NAME)}, "
-            f"'version': {sql_literal(vigil.__version__)}}}")
+PRODUCT = lit({"name": PRODUCT_NAME, "vendor_name": PRODUCT_NAME, "version": vigil.__version__})
 
 
-def _class_fields(cls: tuple[int, str], activity: tuple[str, str] | None = None) -> str:
-    """class/category/activity/type members; ``activity`` = (id SQL, caption SQL) or Create."""
-    act_id, act_name = activity or (str(ACTIVITIES["create"][0]), sql_literal(ACTIVITIES["create"][1]))
-    return (f"'class_uid': {cls[0]}, 'class_name': {sql_literal(cls[1])}, "
-            f"'category_uid': {CATEGORY[0]}, 'category_name': {sql_literal(CATEGORY[1])}, "
-            f"'activity_id': {act_id}, 'activity_name': {act_name}, "
-            f"'type_uid': {cls[0] * 100} + {act_id}, "
-            f"'type_name': {sql_literal(cls[1] + ': ')} || {act_name}")
+def _class_members(cls: tuple[int, str], act_id: str | None = None, act_name: str | None = None) -> dict[str, str]:
+    """class/category/activity/type members. ``act_id`` / ``act_name`` are plain SQL (an integer
+    and a text); the default is Create."""
+    act_id = act_id or str(ACTIVITIES["create"][0])
+    act_name = act_name or sql_string(ACTIVITIES["create"][1])
+    return {
+        "class_uid": lit(cls[0]), "class_name": lit(cls[1]),
+        "category_uid": lit(CATEGORY[0]), "category_name": lit(CATEGORY[1]),
+        "activity_id": number(act_id), "activity_name": string(act_name),
+        "type_uid": number(f"{cls[0] * 100} + {act_id}"),
+        "type_name": string(f"{sql_string(cls[1] + ': ')} || {act_name}"),
+    }
 
 
-def _observables(*items: tuple[int, str, str]) -> str:
-    """A list of observables (type_id, name, value SQL), leaving out those without a value."""
-    elements = ", ".join(
-        f"CASE WHEN {value} IS NOT NULL THEN {{'name': {sql_literal(name)}, 'type_id': {type_id}, "
-        f"'value': {value}}} END" for type_id, name, value in items)
-    return f"list_filter([{elements}], lambda o: o IS NOT NULL)"
+def _observable(type_id: int, name: str, value_sql: str) -> str:
+    return when(f"{value_sql} IS NOT NULL",
+                obj({"name": lit(name), "type_id": lit(type_id), "value": string(value_sql)}))
 
 
 def finding_title(alias: str = "f") -> str:
@@ -120,171 +112,187 @@ def finding_title(alias: str = "f") -> str:
     return f"({alias}.infotype || ' in ' || coalesce({alias}.object_kind, 'content') || {where})"
 
 
-def finding_info_sql(alias: str = "f") -> str:
-    """SQL of the OCSF ``finding_info`` object of a findings row."""
-    return f"""{{
-        'uid': {alias}.finding_id,
-        'title': {finding_title(alias)},
-        'types': list_filter([{alias}.infotype, {alias}.category], lambda t: t IS NOT NULL),
-        'created_time': {_ms(f'{alias}.scanned_at')},
-        'first_seen_time': {_ms(f'{alias}.event_time')},
-        'last_seen_time': {_ms(f'{alias}.event_time')},
-        'src_url': {_web_url(f'{alias}.chat_url')},
-        'data_sources': [{sql_literal(DATA_SOURCE)}],
-        'analytic': {{'uid': {alias}.detector, 'name': {alias}.detector,
-                      'type_id': {REGEX_ANALYTIC[0]}, 'type': {sql_literal(REGEX_ANALYTIC[1])}}}
-    }}"""
+def prepared_findings(source: str = "findings") -> str:
+    """``source`` plus the per-row values the mapping uses several times (computed once)."""
+    return (f"(SELECT *, {email_sql('user_email')} AS ocsf_email, {web_url_sql('chat_url')} AS ocsf_url "
+            f"FROM {source})")
 
 
-def finding_event_sql(alias: str = "f", logged_time: str | None = None, with_context: bool = True) -> str:
-    """SQL expression: the Data Security Finding event (JSON text) of a ``findings`` row.
+def finding_info_sql(a: str = "f") -> str:
+    """JSON SQL of the OCSF ``finding_info`` object of a prepared findings row."""
+    return obj({
+        "uid": string(f"{a}.finding_id"),
+        "title": string(finding_title(a)),
+        "types": array([string(f"{a}.infotype"), string(f"{a}.category")]),
+        "created_time": _ms(f"{a}.scanned_at"),
+        "first_seen_time": _ms(f"{a}.event_time"),
+        "last_seen_time": _ms(f"{a}.event_time"),
+        "src_url": string(f"{a}.ocsf_url"),
+        "data_sources": lit([DATA_SOURCE]),
+        "analytic": obj({"uid": string(f"{a}.detector"), "name": string(f"{a}.detector"),
+                         "type_id": lit(REGEX_ANALYTIC[0]), "type": lit(REGEX_ANALYTIC[1])}),
+    })
+
+
+def finding_event_sql(a: str = "f", logged_time: str | None = None, with_context: bool = True) -> str:
+    """JSON SQL: the Data Security Finding event of a row of ``prepared_findings()``.
 
     ``logged_time`` is a timestamp SQL expression for ``metadata.logged_time`` (default: the
     row's ``landed_at``); ``with_context`` adds the masked surrounding text under ``unmapped``.
     """
-    a = alias
     sev_id, sev = _case(f"{a}.severity", SEVERITY)
     conf_id, conf = _case(f"upper({a}.likelihood)", CONFIDENCE)
     cat_id, cat = _case(f"{a}.category", DATA_CATEGORY)
-    logged = logged_time or f"{a}.landed_at"
-    context = f"{a}.context" if with_context else "NULL::VARCHAR"
-    resource = _clean(f"""{{
-        'uid': {a}.object_key,
-        'name': coalesce({a}.file_name, {a}.chat_title, {a}.project_name, {a}.object_id),
-        'type': {a}.object_kind,
-        'owner': {_user(f'{a}.user_id', f'{a}.user_email')},
-        'group': CASE WHEN {a}.project_id IS NOT NULL OR {a}.project_name IS NOT NULL
-                      THEN {{'uid': {a}.project_id, 'name': {a}.project_name, 'type': 'project'}} END,
-        'data': {{'object_id': {a}.object_id, 'object_version': nullif({a}.object_version, ''),
-                  'chat_id': {a}.chat_id, 'message_id': {a}.message_id, 'locator': {a}.locator}}
-    }}""")
-    return _clean(f"""{{
-        {_class_fields(FINDING_CLASS)},
-        'time': {_ms(f'{a}.scanned_at')},
-        'severity_id': {sev_id}, 'severity': {sev},
-        'confidence_id': {conf_id}, 'confidence': {conf},
-        'status_id': {FINDING_STATUS[0]}, 'status': {sql_literal(FINDING_STATUS[1])},
-        'is_alert': {a}.severity IN ('high', 'critical'),
-        'count': 1,
-        'message': {a}.infotype || ' (' || coalesce({a}.severity, 'unknown severity') || ') found in '
-                   || coalesce({a}.object_kind, 'content') || ' of ' || coalesce({a}.user_email, 'an unknown user'),
-        'metadata': {{
-            'version': {sql_literal(OCSF_VERSION)}, 'product': {_product()},
-            'uid': {a}.finding_id, 'correlation_uid': {a}.fingerprint,
-            'log_name': 'findings', 'logged_time': {_ms(logged)}, 'tenant_uid': {a}.org_id
-        }},
-        'finding_info': {finding_info_sql(a)},
-        'data_security': {{
-            'category_id': {cat_id}, 'category': {cat},
-            'data_lifecycle_state_id': {DATA_AT_REST[0]}, 'data_lifecycle_state': {sql_literal(DATA_AT_REST[1])},
-            'detection_system_id': {DSPM[0]}, 'detection_system': {sql_literal(DSPM[1])},
-            'detection_pattern': {a}.detector,
-            'pattern_match': {a}.masked,
-            'classifier_details': {{'type': {sql_literal(REGEX_ANALYTIC[1])}, 'name': {a}.detector,
-                                    'uid': {a}.detector}},
-            'src_url': {_web_url(f'{a}.chat_url')}
-        }},
-        'actor': CASE WHEN {_user(f'{a}.user_id', f'{a}.user_email')} IS NOT NULL
-                      THEN {{'user': {_user(f'{a}.user_id', f'{a}.user_email')}}} END,
-        'resources': [{resource}],
-        'file': CASE WHEN {a}.file_name IS NOT NULL
-                     THEN {{'name': {a}.file_name, 'uid': {a}.file_id, 'type_id': {FILE_REGULAR[0]},
-                            'type': {sql_literal(FILE_REGULAR[1])}}} END,
-        'observables': {_observables((OBSERVABLE_EMAIL, 'actor.user.email_addr', _email(f'{a}.user_email')),
-                                     (OBSERVABLE_URL, 'finding_info.src_url', _web_url(f'{a}.chat_url')),
-                                     (OBSERVABLE_FILE_NAME, 'file.name', f'{a}.file_name'))},
-        'unmapped': {{'vigil': {{
-            'infotype': {a}.infotype, 'category': {a}.category, 'severity': {a}.severity,
-            'likelihood': {a}.likelihood, 'fingerprint': {a}.fingerprint, 'masked': {a}.masked,
-            'context': {context}, 'object_kind': {a}.object_kind, 'locator': {a}.locator,
-            'start': {a}.start, 'end': {a}."end", 'author_role': {a}.author_role, 'model': {a}.model,
-            'chat_id': {a}.chat_id, 'chat_title': {a}.chat_title, 'project_id': {a}.project_id,
-            'project_name': {a}.project_name, 'deleted_at': strftime({a}.deleted_at, '%Y-%m-%dT%H:%M:%S.%fZ'),
-            'scan_run_id': {a}.scan_run_id
-        }}}}
-    }}""")
+    user = _user(f"{a}.user_id", f"{a}.ocsf_email", f"{a}.user_email")
+    vigil_fields = {k: string(f'{a}."{k}"') for k in (
+        "infotype", "category", "severity", "likelihood", "fingerprint", "masked", "object_kind", "locator",
+        "author_role", "model", "chat_id", "chat_title", "project_id", "project_name", "scan_run_id")}
+    vigil_fields.update({"start": number(f"{a}.start"), "end": number(f'{a}."end"'),
+                         "deleted_at": string(f"strftime({a}.deleted_at, '%Y-%m-%dT%H:%M:%S.%fZ')"),
+                         "context": string(f"{a}.context") if with_context else None})
+    return obj({
+        **_class_members(FINDING_CLASS),
+        "time": _ms(f"{a}.scanned_at"),
+        "severity_id": sev_id, "severity": sev,
+        "confidence_id": conf_id, "confidence": conf,
+        "status_id": lit(FINDING_STATUS[0]), "status": lit(FINDING_STATUS[1]),
+        "is_alert": boolean(f"coalesce({a}.severity IN ('high', 'critical'), false)"),
+        "count": lit(1),
+        "message": string(f"{a}.infotype || ' (' || coalesce({a}.severity, 'unknown severity') || ') found in ' "
+                          f"|| coalesce({a}.object_kind, 'content') || ' of ' || coalesce({a}.user_email, 'an unknown user')"),
+        "metadata": obj({
+            "version": lit(OCSF_VERSION), "product": PRODUCT,
+            "uid": string(f"{a}.finding_id"), "correlation_uid": string(f"{a}.fingerprint"),
+            "log_name": lit("findings"), "logged_time": _ms(logged_time or f"{a}.landed_at"),
+            "tenant_uid": string(f"{a}.org_id"),
+        }),
+        "finding_info": finding_info_sql(a),
+        "data_security": obj({
+            "category_id": cat_id, "category": cat,
+            "data_lifecycle_state_id": lit(DATA_AT_REST[0]), "data_lifecycle_state": lit(DATA_AT_REST[1]),
+            "detection_system_id": lit(DSPM[0]), "detection_system": lit(DSPM[1]),
+            "detection_pattern": string(f"{a}.detector"),
+            "pattern_match": string(f"{a}.masked"),
+            "classifier_details": obj({"type": lit(REGEX_ANALYTIC[1]), "name": string(f"{a}.detector"),
+                                       "uid": string(f"{a}.detector")}),
+            "src_url": string(f"{a}.ocsf_url"),
+        }),
+        "actor": when(f"{a}.user_id IS NOT NULL OR {a}.user_email IS NOT NULL", obj({"user": user})),
+        "resources": array([obj({
+            "uid": string(f"{a}.object_key"),
+            "name": string(f"coalesce({a}.file_name, {a}.chat_title, {a}.project_name, {a}.object_id)"),
+            "type": string(f"{a}.object_kind"),
+            "owner": user,
+            "group": when(f"{a}.project_id IS NOT NULL OR {a}.project_name IS NOT NULL",
+                          obj({"uid": string(f"{a}.project_id"), "name": string(f"{a}.project_name"),
+                               "type": lit("project")})),
+            "data": obj({"object_id": string(f"{a}.object_id"),
+                         "object_version": string(f"nullif({a}.object_version, '')"),
+                         "chat_id": string(f"{a}.chat_id"), "message_id": string(f"{a}.message_id"),
+                         "locator": string(f"{a}.locator")}),
+        })]),
+        "file": when(f"{a}.file_name IS NOT NULL",
+                     obj({"name": string(f"{a}.file_name"), "uid": string(f"{a}.file_id"),
+                          "type_id": lit(FILE_REGULAR[0]), "type": lit(FILE_REGULAR[1])})),
+        "observables": array([_observable(OBSERVABLE_EMAIL, "actor.user.email_addr", f"{a}.ocsf_email"),
+                              _observable(OBSERVABLE_URL, "finding_info.src_url", f"{a}.ocsf_url"),
+                              _observable(OBSERVABLE_FILE_NAME, "file.name", f"{a}.file_name")]),
+        "unmapped": obj({"vigil": obj(vigil_fields)}),
+    })
+
+
+def _is_list(column_type: str) -> bool:
+    return column_type.endswith("[]") or column_type.startswith("LIST")
 
 
 def _count(column: str, column_type: str) -> str:
     """``users``/``chats``/``projects`` may be counts or lists: the count either way."""
-    return f"len({column})" if column_type.endswith("[]") or column_type.startswith("LIST") else f"{column}"
+    return f"len({column})" if _is_list(column_type) else column
 
 
-def incident_event_sql(columns: Mapping[str, str], alias: str = "i", related: str = "r",
+def _as_json(column: str, column_type: str) -> str:
+    """A count or a list column, as JSON text."""
+    return f"CAST(to_json({column}) AS VARCHAR)" if _is_list(column_type) else number(column)
+
+
+def incident_event_sql(columns: Mapping[str, str], a: str = "i", related: str = "r",
                        created_after: str | None = None) -> str:
-    """SQL expression: the Incident Finding event (JSON text) of an ``incidents`` row.
+    """JSON SQL: the Incident Finding event of an ``incidents`` row.
 
     ``columns`` maps the incidents relation's column names to DuckDB types (``users``, ``chats``
-    and ``projects`` may be counts or lists). ``related`` is an alias with a ``infos`` column: the
-    incident's occurrences as a list of ``finding_info`` JSON values (may be NULL).
+    and ``projects`` may be counts or lists). ``related`` is an alias with an ``infos`` column:
+    the incident's occurrences as JSON array text of ``finding_info`` objects (may be NULL).
     ``created_after`` (timestamp SQL): an open incident first seen after it is a *Create*,
     earlier ones an *Update*; without it every open incident is a *Create*. Resolved and false
     positive incidents are *Close*.
     """
-    a = alias
     sev_id, sev = _case(f"{a}.severity", SEVERITY)
     pri_id, pri = _case(f"{a}.severity", PRIORITY)
     st_id, st = _case(f"{a}.status", INCIDENT_STATUS)
-    closed = f"{a}.status IN ({', '.join(sql_literal(s) for s in CLOSED_STATUSES)})"
-    is_new = "TRUE" if created_after is None else f"{a}.first_seen > {created_after}"
-    act_id = (f"(CASE WHEN {closed} THEN {ACTIVITIES['close'][0]} WHEN {is_new} "
-              f"THEN {ACTIVITIES['create'][0]} ELSE {ACTIVITIES['update'][0]} END)")
-    act_name = (f"(CASE WHEN {closed} THEN {sql_literal(ACTIVITIES['close'][1])} WHEN {is_new} "
-                f"THEN {sql_literal(ACTIVITIES['create'][1])} ELSE {sql_literal(ACTIVITIES['update'][1])} END)")
-    users = _count(f"{a}.users", columns.get("users", "BIGINT"))
-    chats = _count(f"{a}.chats", columns.get("chats", "BIGINT"))
-    projects = _count(f"{a}.projects", columns.get("projects", "BIGINT"))
-    fallback_info = _clean(f"""{{'uid': {a}.incident_id, 'title': {a}.infotype || ' ' || coalesce({a}.masked, ''),
-                                 'types': list_filter([{a}.infotype, {a}.category], lambda t: t IS NOT NULL),
-                                 'first_seen_time': {_ms(f'{a}.first_seen')},
-                                 'last_seen_time': {_ms(f'{a}.last_seen')}}}""")
-    return _clean(f"""{{
-        {_class_fields(INCIDENT_CLASS, (act_id, act_name))},
-        'time': {_ms(f'coalesce({a}.updated_at, {a}.last_seen)')},
-        'start_time': {_ms(f'{a}.first_seen')}, 'end_time': {_ms(f'{a}.last_seen')},
-        'severity_id': {sev_id}, 'severity': {sev},
-        'priority_id': {pri_id}, 'priority': {pri},
-        'status_id': {st_id}, 'status': {st},
-        'verdict_id': CASE WHEN {a}.status = 'false_positive' THEN {FALSE_POSITIVE_VERDICT[0]} END,
-        'verdict': CASE WHEN {a}.status = 'false_positive' THEN {sql_literal(FALSE_POSITIVE_VERDICT[1])} END,
-        'count': {a}.occurrences,
-        'desc': {a}.infotype || ' value ' || coalesce({a}.masked, '') || ': ' || {a}.occurrences || ' occurrence(s), '
-                || coalesce({users}::VARCHAR, '?') || ' user(s), ' || coalesce({chats}::VARCHAR, '?') || ' chat(s)',
-        'message': {a}.infotype || ' incident (' || coalesce({a}.severity, 'unknown severity') || ', '
-                   || coalesce({a}.status, 'unknown status') || ')',
-        'src_url': {_web_url(f'{a}.chat_url')},
-        'assignee': CASE WHEN {a}.assignee IS NOT NULL AND {a}.assignee <> ''
-                         THEN {{'name': {a}.assignee, 'email_addr': {_email(f'{a}.assignee')}}} END,
-        'assignee_group': {{'name': coalesce({a}.policy, {sql_literal(PRODUCT_NAME)}), 'type': 'vigil policy'}},
-        'comment': nullif({a}.notes, ''),
-        'metadata': {{
-            'version': {sql_literal(OCSF_VERSION)}, 'product': {_product()},
-            'uid': {a}.incident_id || ':' || coalesce(CAST({_ms(f'{a}.updated_at')} AS VARCHAR), '0'),
-            'correlation_uid': {a}.incident_id,
-            'log_name': 'incidents'
-        }},
-        'finding_info_list': coalesce({related}.infos, [{fallback_info}]),
-        'observables': {_observables((OBSERVABLE_URL, 'src_url', _web_url(f'{a}.chat_url')))},
-        'unmapped': {{'vigil': {{
-            'incident_id': {a}.incident_id, 'policy': {a}.policy, 'fingerprint': {a}.fingerprint,
-            'infotype': {a}.infotype, 'category': {a}.category, 'severity': {a}.severity,
-            'masked': {a}.masked, 'status': {a}.status, 'users': {a}.users, 'chats': {a}.chats,
-            'projects': {a}.projects, 'object_key': {a}.object_key
-        }}}}
-    }}""")
+    closed = f"coalesce({a}.status IN ({', '.join(sql_string(s) for s in CLOSED_STATUSES)}), false)"
+    is_new = "TRUE" if created_after is None else f"coalesce({a}.first_seen > {created_after}, false)"
+    act = {k: (str(v[0]), sql_string(v[1])) for k, v in ACTIVITIES.items()}
+    act_id = f"(CASE WHEN {closed} THEN {act['close'][0]} WHEN {is_new} THEN {act['create'][0]} ELSE {act['update'][0]} END)"
+    act_name = f"(CASE WHEN {closed} THEN {act['close'][1]} WHEN {is_new} THEN {act['create'][1]} ELSE {act['update'][1]} END)"
+    counts = {c: _count(f"{a}.{c}", columns.get(c, "BIGINT")) for c in ("users", "chats", "projects")}
+    url = web_url_sql(f"{a}.chat_url")
+    fallback_info = array([obj({
+        "uid": string(f"{a}.incident_id"), "title": string(f"{a}.infotype || ' ' || coalesce({a}.masked, '')"),
+        "types": array([string(f"{a}.infotype"), string(f"{a}.category")]),
+        "first_seen_time": _ms(f"{a}.first_seen"), "last_seen_time": _ms(f"{a}.last_seen")})])
+    is_fp = f"coalesce({a}.status = 'false_positive', false)"
+    return obj({
+        **_class_members(INCIDENT_CLASS, act_id, act_name),
+        "time": _ms(f"coalesce({a}.updated_at, {a}.last_seen)"),
+        "start_time": _ms(f"{a}.first_seen"), "end_time": _ms(f"{a}.last_seen"),
+        "severity_id": sev_id, "severity": sev,
+        "priority_id": pri_id, "priority": pri,
+        "status_id": st_id, "status": st,
+        "verdict_id": when(is_fp, lit(FALSE_POSITIVE_VERDICT[0])),
+        "verdict": when(is_fp, lit(FALSE_POSITIVE_VERDICT[1])),
+        "count": number(f"{a}.occurrences"),
+        "desc": string(f"{a}.infotype || ' value ' || coalesce({a}.masked, '') || ': ' || {a}.occurrences "
+                       f"|| ' occurrence(s), ' || coalesce(CAST({counts['users']} AS VARCHAR), '?') || ' user(s), ' "
+                       f"|| coalesce(CAST({counts['chats']} AS VARCHAR), '?') || ' chat(s)'"),
+        "message": string(f"{a}.infotype || ' incident (' || coalesce({a}.severity, 'unknown severity') || ', ' "
+                          f"|| coalesce({a}.status, 'unknown status') || ')'"),
+        "src_url": string(url),
+        "assignee": when(f"nullif({a}.assignee, '') IS NOT NULL",
+                         obj({"name": string(f"{a}.assignee"), "email_addr": string(email_sql(f"{a}.assignee"))})),
+        # OCSF asks for an assignee or an assignee group: the incident's policy is its queue.
+        "assignee_group": obj({"name": string(f"coalesce({a}.policy, {sql_string(PRODUCT_NAME)})"),
+                               "type": lit("vigil policy")}),
+        "comment": string(f"nullif({a}.notes, '')"),
+        "metadata": obj({
+            "version": lit(OCSF_VERSION), "product": PRODUCT,
+            "uid": string(f"{a}.incident_id || ':' || coalesce(CAST(epoch_ms({a}.updated_at) AS VARCHAR), '0')"),
+            "correlation_uid": string(f"{a}.incident_id"),
+            "log_name": lit("incidents"),
+        }),
+        "finding_info_list": f"coalesce({related}.infos, {fallback_info})",
+        "observables": array([_observable(OBSERVABLE_URL, "src_url", url)]),
+        "unmapped": obj({"vigil": obj({
+            **{k: string(f"{a}.{k}") for k in ("incident_id", "policy", "fingerprint", "infotype", "category",
+                                                "severity", "masked", "status", "object_key")},
+            **{c: _as_json(f"{a}.{c}", columns.get(c, "BIGINT")) for c in ("users", "chats", "projects")},
+        })}),
+    })
 
 
 def related_infos_sql(incidents: str, findings: str = "findings",
                       per_incident: int = RELATED_FINDINGS_PER_INCIDENT) -> str:
     """SQL of a relation (fingerprint, infotype, infos): each selected incident's newest
-    occurrences as ``finding_info`` JSON values. ``incidents`` is a relation with the incidents
-    to export."""
+    occurrences as a JSON array text of ``finding_info`` objects. ``incidents`` is a relation
+    with the incidents to export. Only the kept occurrences are turned into JSON."""
+    order = "f.event_time DESC, f.finding_id"
     return f"""
+        WITH kept AS (
+            SELECT f.* FROM {prepared_findings(findings)} AS f
+            SEMI JOIN {incidents} AS sel ON f.fingerprint = sel.fingerprint AND f.infotype = sel.infotype
+            QUALIFY row_number() OVER (PARTITION BY f.fingerprint, f.infotype ORDER BY {order}) <= {int(per_incident)})
         SELECT f.fingerprint, f.infotype,
-               list({_clean(finding_info_sql('f'))} ORDER BY f.event_time DESC, f.finding_id)[1:{int(per_incident)}] AS infos
-        FROM {findings} AS f
-        SEMI JOIN {incidents} AS sel ON f.fingerprint = sel.fingerprint AND f.infotype = sel.infotype
-        GROUP BY f.fingerprint, f.infotype
+               '[' || string_agg({finding_info_sql('f')}, ',' ORDER BY {order}) || ']' AS infos
+        FROM kept AS f GROUP BY f.fingerprint, f.infotype
     """
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from vigil.export.ocsf import finding_event_sql, incident_event_sql, related_infos_sql, relation_columns
+from vigil.export.ocsf import (finding_event_sql, incident_event_sql, prepared_findings, related_infos_sql,
+                               relation_columns)
 from vigil.export.sink import LineSink, join_url
 from vigil.export.stream import StreamState, Window, default_stream_name
 from vigil.lake import Lake
@@ -100,17 +101,17 @@ def incident_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
 
 
 def _write_query(con: duckdb.DuckDBPyConnection, sql: str, sink: LineSink) -> int:
-    """Run ``sql`` (one JSON text column) and append its rows to ``sink``."""
+    """Run ``sql`` (one JSON text column) and append its rows, one per line, to ``sink``."""
     before = sink.lines
-    for batch in con.sql(sql).to_arrow_reader(BATCH_ROWS):
-        sink.write_lines(batch.column(0).to_pylist())
+    for batch in con.sql(f"SELECT event || chr(10) FROM ({sql})").to_arrow_reader(BATCH_ROWS):
+        sink.write_arrow_lines(batch.column(0))
     return sink.lines - before
 
 
 def _findings_sql(where: str = "TRUE", join: str = "", logged_time: str | None = None,
                   with_context: bool = True) -> str:
     return (f"SELECT {finding_event_sql('f', logged_time, with_context)} AS event "
-            f"FROM findings AS f {join} WHERE {where}")
+            f"FROM {prepared_findings()} AS f {join} WHERE {where}")
 
 
 def _incidents_sql(columns: dict[str, str], selection: str, created_after: datetime | None = None,

@@ -13,8 +13,10 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
 from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
 
 from vigil.lake.storage import LakeStorage
 
@@ -39,17 +41,21 @@ class LineSink:
         self.lines = 0
         self.bytes = 0
 
-    def write_lines(self, lines: Iterable[str]) -> int:
-        """Append lines (each one JSON document, no newline inside); returns how many."""
-        chunk = "\n".join(lines)
-        if not chunk:
-            return 0
-        data = (chunk + "\n").encode("utf-8")
+    def write_arrow_lines(self, lines: "pa.Array") -> int:
+        """Append an Arrow string array whose values each end with a newline, without turning
+        them into Python strings (the array's data buffer is written as it is)."""
+        if lines.null_count:
+            lines = lines.drop_null()
+        if pa.types.is_string(lines.type) or pa.types.is_large_string(lines.type):
+            width = np.int32 if pa.types.is_string(lines.type) else np.int64
+            offsets = np.frombuffer(lines.buffers()[1], dtype=width)[lines.offset:lines.offset + len(lines) + 1]
+            data = memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]] if len(lines) else b""
+        else:  # another string layout (e.g. a string view): go through Python
+            data = "".join(lines.to_pylist()).encode("utf-8")
         self._out.write(data)
-        n = chunk.count("\n") + 1
-        self.lines += n
+        self.lines += len(lines)
         self.bytes += len(data)
-        return n
+        return len(lines)
 
     def publish(self) -> str:
         """Make the staged lines visible at the target; returns where they went."""
