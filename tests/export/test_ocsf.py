@@ -129,7 +129,7 @@ def test_incidents_export_as_valid_incident_findings(with_incidents, tmp_path):
         assert e["count"] == row["occurrences"] and e["metadata"]["correlation_uid"] == row["incident_id"]
         related = [fi["uid"] for fi in e["finding_info_list"]]
         assert related and all(finding_ids[u]["fingerprint"] == row["fingerprint"] for u in related)
-        assert len(related) == row["occurrences"]
+        assert len(related) == min(row["occurrences"], mapping.RELATED_FINDINGS_PER_INCIDENT)
         if row["status"] == "false_positive":
             assert (e["status_id"], e["verdict_id"], e["activity_id"]) == (5, 1, 3)
             assert e["comment"] == "test key from the docs"

@@ -45,13 +45,15 @@ DATA_AT_REST = (1, "Data at-Rest")  # vigil reads stored chats and files, after 
 DSPM = (12, "Data Security Posture Management")  # continuous discovery over a SaaS data store
 REGEX_ANALYTIC = (8, "Regular Expressions")
 FILE_REGULAR = (1, "Regular File")
-OBSERVABLE_EMAIL, OBSERVABLE_URL, OBSERVABLE_FILE_NAME = 5, 6, 7
+OBSERVABLE_EMAIL, OBSERVABLE_URL = 5, 6
 
 # OCSF's email_t pattern: an address that does not match it is left out rather than exported
 # as an event the schema rejects.
 EMAIL_PATTERN = r"^[a-zA-Z0-9!#$%&'*+-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$"
-RELATED_FINDINGS_PER_INCIDENT = 20
-"""Occurrences listed in an incident's ``finding_info_list`` (newest first); ``count`` has them all."""
+RELATED_FINDINGS_PER_INCIDENT = 10
+"""Occurrences listed in an incident's ``finding_info_list`` (newest first); ``count`` has them all.
+Each is the short form (``related_info_sql``): the full finding is its own Data Security Finding
+event, which a SIEM joins on ``finding_info.uid``."""
 
 
 def _case(column: str, mapping: Mapping[str, tuple[int, str]], *, default_id: int = 99) -> tuple[str, str]:
@@ -112,8 +114,26 @@ def finding_title(alias: str = "f") -> str:
     return f"({alias}.infotype || ' in ' || coalesce({alias}.object_kind, 'content') || {where})"
 
 
-def prepared_findings(source: str = "findings") -> str:
-    """``source`` plus the per-row values the mapping uses several times (computed once)."""
+def latest_findings_sql() -> str:
+    """The latest copy of each finding, as the ``findings`` view shows, but streaming.
+
+    The view ranks every row of ``findings_all`` in a window, which holds the whole table in
+    memory; here only ids with several copies (a replayed page, a compaction in progress) go
+    through a window, the rest stream through a join on (id, latest landing time).
+    """
+    return """(
+        WITH copies AS (SELECT finding_id, max(landed_at) AS latest, count(*) AS n FROM findings_all GROUP BY finding_id)
+        SELECT f.* FROM findings_all AS f JOIN copies AS c ON c.finding_id = f.finding_id AND c.n = 1
+        UNION ALL
+        SELECT * FROM (
+            SELECT f.* FROM findings_all AS f SEMI JOIN copies AS c ON c.finding_id = f.finding_id AND c.n > 1
+            QUALIFY row_number() OVER (PARTITION BY f.finding_id ORDER BY f.landed_at DESC) = 1))"""
+
+
+def prepared_findings(source: str | None = None) -> str:
+    """``source`` (default: the latest copy of each finding) plus the per-row values the mapping
+    uses several times (computed once)."""
+    source = source or latest_findings_sql()
     return (f"(SELECT *, {email_sql('user_email')} AS ocsf_email, {web_url_sql('chat_url')} AS ocsf_url "
             f"FROM {source})")
 
@@ -134,6 +154,17 @@ def finding_info_sql(a: str = "f") -> str:
     })
 
 
+def related_info_sql(a: str = "f") -> str:
+    """JSON SQL of the short ``finding_info`` an incident lists for one of its occurrences."""
+    return obj({
+        "uid": string(f"{a}.finding_id"),
+        "title": string(finding_title(a)),
+        "first_seen_time": _ms(f"{a}.event_time"),
+        "last_seen_time": _ms(f"{a}.event_time"),
+        "src_url": string(f"{a}.ocsf_url"),
+    })
+
+
 def finding_event_sql(a: str = "f", logged_time: str | None = None, with_context: bool = True) -> str:
     """JSON SQL: the Data Security Finding event of a row of ``prepared_findings()``.
 
@@ -144,9 +175,9 @@ def finding_event_sql(a: str = "f", logged_time: str | None = None, with_context
     conf_id, conf = _case(f"upper({a}.likelihood)", CONFIDENCE)
     cat_id, cat = _case(f"{a}.category", DATA_CATEGORY)
     user = _user(f"{a}.user_id", f"{a}.ocsf_email", f"{a}.user_email")
+    # What no OCSF attribute above carries (infotype and category also head finding_info.types).
     vigil_fields = {k: string(f'{a}."{k}"') for k in (
-        "infotype", "category", "severity", "likelihood", "fingerprint", "masked", "object_kind", "locator",
-        "author_role", "model", "chat_id", "chat_title", "project_id", "project_name", "scan_run_id")}
+        "infotype", "category", "likelihood", "author_role", "model", "chat_title", "scan_run_id")}
     vigil_fields.update({"start": number(f"{a}.start"), "end": number(f'{a}."end"'),
                          "deleted_at": string(f"strftime({a}.deleted_at, '%Y-%m-%dT%H:%M:%S.%fZ')"),
                          "context": string(f"{a}.context") if with_context else None})
@@ -173,16 +204,12 @@ def finding_event_sql(a: str = "f", logged_time: str | None = None, with_context
             "detection_system_id": lit(DSPM[0]), "detection_system": lit(DSPM[1]),
             "detection_pattern": string(f"{a}.detector"),
             "pattern_match": string(f"{a}.masked"),
-            "classifier_details": obj({"type": lit(REGEX_ANALYTIC[1]), "name": string(f"{a}.detector"),
-                                       "uid": string(f"{a}.detector")}),
-            "src_url": string(f"{a}.ocsf_url"),
         }),
         "actor": when(f"{a}.user_id IS NOT NULL OR {a}.user_email IS NOT NULL", obj({"user": user})),
         "resources": array([obj({
             "uid": string(f"{a}.object_key"),
             "name": string(f"coalesce({a}.file_name, {a}.chat_title, {a}.project_name, {a}.object_id)"),
             "type": string(f"{a}.object_kind"),
-            "owner": user,
             "group": when(f"{a}.project_id IS NOT NULL OR {a}.project_name IS NOT NULL",
                           obj({"uid": string(f"{a}.project_id"), "name": string(f"{a}.project_name"),
                                "type": lit("project")})),
@@ -195,8 +222,7 @@ def finding_event_sql(a: str = "f", logged_time: str | None = None, with_context
                      obj({"name": string(f"{a}.file_name"), "uid": string(f"{a}.file_id"),
                           "type_id": lit(FILE_REGULAR[0]), "type": lit(FILE_REGULAR[1])})),
         "observables": array([_observable(OBSERVABLE_EMAIL, "actor.user.email_addr", f"{a}.ocsf_email"),
-                              _observable(OBSERVABLE_URL, "finding_info.src_url", f"{a}.ocsf_url"),
-                              _observable(OBSERVABLE_FILE_NAME, "file.name", f"{a}.file_name")]),
+                              _observable(OBSERVABLE_URL, "finding_info.src_url", f"{a}.ocsf_url")]),
         "unmapped": obj({"vigil": obj(vigil_fields)}),
     })
 
@@ -279,7 +305,7 @@ def incident_event_sql(columns: Mapping[str, str], a: str = "i", related: str = 
     })
 
 
-def related_infos_sql(incidents: str, findings: str = "findings",
+def related_infos_sql(incidents: str, findings: str | None = None,
                       per_incident: int = RELATED_FINDINGS_PER_INCIDENT) -> str:
     """SQL of a relation (fingerprint, infotype, infos): each selected incident's newest
     occurrences as a JSON array text of ``finding_info`` objects. ``incidents`` is a relation
@@ -291,7 +317,7 @@ def related_infos_sql(incidents: str, findings: str = "findings",
             SEMI JOIN {incidents} AS sel ON f.fingerprint = sel.fingerprint AND f.infotype = sel.infotype
             QUALIFY row_number() OVER (PARTITION BY f.fingerprint, f.infotype ORDER BY {order}) <= {int(per_incident)})
         SELECT f.fingerprint, f.infotype,
-               '[' || string_agg({finding_info_sql('f')}, ',' ORDER BY {order}) || ']' AS infos
+               '[' || string_agg({related_info_sql('f')}, ',' ORDER BY {order}) || ']' AS infos
         FROM kept AS f GROUP BY f.fingerprint, f.infotype
     """
 
