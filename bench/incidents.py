@@ -53,7 +53,7 @@ def _connect(lake_root: str, incidents_parquet: str | None):
 
 
 def _has_relation(con, name: str) -> bool:  # noqa: ANN001
-    from vigil.export.ocsf import relation_columns
+    from vigil.lake.reads import relation_columns
 
     return bool(relation_columns(con, name))
 
@@ -262,7 +262,8 @@ Machine: {machine()}. Date: {now:%Y-%m-%d %H:%M} UTC.
 Command: `.venv/bin/python bench/incidents.py --findings {args.findings}` (each step in a fresh
 subprocess; seconds are the whole process's wall time, interpreter start and imports included;
 CPU s is its user + system time over both cores; peak RSS is that process's maximum resident
-set). Load average during the run: {load}. Target per step: <= {TARGET_S:.0f} s and <= {TARGET_RSS_MB:.0f} MB.
+set, VmHWM). Load average (1, 5, 15 min; the higher of start and end): {load}; the machine's
+2 cores were shared with other work, so wall times are longer than on an idle machine. Target per step: <= {TARGET_S:.0f} s and <= {TARGET_RSS_MB:.0f} MB.
 
 Lake: {shape['n']:,} findings over {args.days} days ({lake_mb:.0f} MiB of Parquet), {shape['v']:,} distinct
 values (the most repeated one {shape['top']:,} times), {shape['u']:,} users, {shape['c']:,} chats; plus the

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import duckdb
-
 import vigil
+from vigil.lake.reads import latest_findings_sql
 from vigil.export.jsonsql import array, boolean, lit, number, obj, sql_string, string, when
 
 OCSF_VERSION = "1.7.0"
@@ -112,22 +111,6 @@ def finding_title(alias: str = "f") -> str:
     where = (f"coalesce(' of chat \"' || {alias}.chat_title || '\"', "
              f"' of project \"' || {alias}.project_name || '\"', '')")
     return f"({alias}.infotype || ' in ' || coalesce({alias}.object_kind, 'content') || {where})"
-
-
-def latest_findings_sql() -> str:
-    """The latest copy of each finding, as the ``findings`` view shows, but streaming.
-
-    The view ranks every row of ``findings_all`` in a window, which holds the whole table in
-    memory; here only ids with several copies (a replayed page, a compaction in progress) go
-    through a window, the rest stream through a join on (id, latest landing time).
-    """
-    return """(
-        WITH copies AS (SELECT finding_id, max(landed_at) AS latest, count(*) AS n FROM findings_all GROUP BY finding_id)
-        SELECT f.* FROM findings_all AS f JOIN copies AS c ON c.finding_id = f.finding_id AND c.n = 1
-        UNION ALL
-        SELECT * FROM (
-            SELECT f.* FROM findings_all AS f SEMI JOIN copies AS c ON c.finding_id = f.finding_id AND c.n > 1
-            QUALIFY row_number() OVER (PARTITION BY f.finding_id ORDER BY f.landed_at DESC) = 1))"""
 
 
 def prepared_findings(source: str | None = None) -> str:
@@ -320,12 +303,3 @@ def related_infos_sql(incidents: str, findings: str | None = None,
                '[' || string_agg({related_info_sql('f')}, ',' ORDER BY {order}) || ']' AS infos
         FROM kept AS f GROUP BY f.fingerprint, f.infotype
     """
-
-
-def relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
-    """Column name -> DuckDB type of a table or view (empty when it does not exist)."""
-    try:
-        rows = con.execute(f"DESCRIBE {relation}").fetchall()
-    except duckdb.CatalogException:
-        return {}
-    return {r[0]: str(r[1]) for r in rows}

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,11 +22,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from vigil.export.ocsf import (finding_event_sql, incident_event_sql, prepared_findings, related_infos_sql,
-                               relation_columns)
+from vigil.export.ocsf import finding_event_sql, incident_event_sql, prepared_findings, related_infos_sql
 from vigil.export.sink import LineSink, join_url
 from vigil.export.stream import StreamState, Window, default_stream_name
 from vigil.lake import Lake
+from vigil.lake.reads import limit_memory, relation_columns
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +37,6 @@ INCIDENT_COLUMNS = (
     "notes", "chat_url", "object_key", "updated_at",
 )
 BATCH_ROWS = 20_000
-MEMORY_LIMIT = "600MB"  # DuckDB's own limit; the export's process stays well under 1 GB
 INCIDENT_TIME = "coalesce(i.updated_at, i.last_seen)"
 
 
@@ -87,13 +84,6 @@ def _connection(lake: Lake, con: duckdb.DuckDBPyConnection | None) -> Iterator[d
         yield own
     finally:
         own.close()
-
-
-def _tune(con: duckdb.DuckDBPyConnection) -> None:
-    """Stream in any order and spill to disk rather than grow past ``MEMORY_LIMIT``."""
-    con.execute("SET preserve_insertion_order = false")
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory = '{os.path.join(tempfile.gettempdir(), 'vigil-duckdb-spill')}'")
 
 
 def incident_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
@@ -147,7 +137,7 @@ def export_ocsf(lake: Lake, out: str = "-", *, since: datetime | None = None,
     kinds = check_kinds(kinds)
     result = ExportResult()
     with _connection(lake, con) as c, LineSink(out, storage_options) as sink:
-        _tune(c)
+        limit_memory(c)
         if "findings" in kinds:
             where = "TRUE" if since is None else f"f.event_time >= {_ts(since)}"
             result.findings = _write_query(c, _findings_sql(where, with_context=with_context), sink)
@@ -183,7 +173,7 @@ def export_ocsf_incremental(lake: Lake, out: str, *, stream: str | None = None,
     result = ExportResult()
     suffix = ".jsonl.gz" if gzip else ".jsonl"
     with _connection(lake, con) as c:
-        _tune(c)
+        limit_memory(c)
         for kind in kinds:
             if kind == "incidents":
                 columns = incident_columns(c)

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from vigil.export.ocsf import relation_columns
+from vigil.lake.reads import latest_findings_sql, limit_memory, relation_columns
 
 SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_RANK_SQL = ("CASE {col} WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 "
@@ -73,7 +73,11 @@ def collect(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None, la
     now = now or datetime.now(timezone.utc)
     s = _ts(since)
     data = ReportData(generated_at=now, since=since, lake=lake, has_incidents=has_incidents(con))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _rf AS SELECT * FROM findings WHERE event_time >= {s}")
+    limit_memory(con)
+    # The charts read a few columns of the period's findings many times: keep them once.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rf AS
+        SELECT event_time, severity, infotype, user_email, project_name, fingerprint, chat_id
+        FROM {latest_findings_sql(None if since is None else f"event_time >= {s}")}""")
     data.totals = _rows(con, """
         SELECT count(*) AS findings, count(DISTINCT fingerprint) AS values_,
                count(DISTINCT user_email) AS users, count(DISTINCT chat_id) AS chats,
@@ -138,7 +142,7 @@ def _incidents(con: duckdb.DuckDBPyConnection, data: ReportData, s: str, now: da
                                arg_max(f.chat_title, f.event_time) AS chat_title,
                                arg_max(f.user_email, f.event_time) AS user_email,
                                arg_max(f.chat_url, f.event_time) AS latest_url
-                        FROM findings AS f SEMI JOIN w ON f.fingerprint = w.fingerprint AND f.infotype = w.infotype
+                        FROM {latest_findings_sql()} AS f SEMI JOIN w ON f.fingerprint = w.fingerprint AND f.infotype = w.infotype
                         GROUP BY ALL)
         SELECT w.incident_id, w.severity, w.infotype, w.category, w.masked, w.status, w.assignee,
                w.occurrences, w.users, w.chats, w.first_seen, w.last_seen, w.policy,

@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from vigil.lake.reads import latest_findings_sql
 from vigil.report.data import SEVERITIES, SEVERITY_RANK_SQL, has_incidents
 
 DIGEST_ROWS = 10
@@ -55,9 +56,10 @@ def run_digest(con: duckdb.DuckDBPyConnection, scan_run_id: str, *, limit: int =
     runs = _rows(con, "SELECT * FROM scan_runs WHERE scan_run_id = ?", [scan_run_id])
     run = runs[0] if runs else {}
     digest = RunDigest(scan_run_id, run.get("run_type"), run.get("status"), found_run=bool(runs))
-    counts = _rows(con, """SELECT count(*) AS findings, count(DISTINCT fingerprint) AS values_,
+    run_findings = latest_findings_sql("scan_run_id = ?")
+    counts = _rows(con, f"""SELECT count(*) AS findings, count(DISTINCT fingerprint) AS values_,
                                   count(*) FILTER (WHERE severity = 'critical') AS critical
-                           FROM findings WHERE scan_run_id = ?""", [scan_run_id])[0]
+                           FROM {run_findings}""", [scan_run_id])[0]
     digest.summary = _summary_rows(run, counts)
     incidents = has_incidents(con)
     rank = SEVERITY_RANK_SQL.format(col="severity")
@@ -68,7 +70,7 @@ def run_digest(con: duckdb.DuckDBPyConnection, scan_run_id: str, *, limit: int =
                 else "NULL AS incident_id, 'new' AS status, NULL AS total_occurrences, g.severity")
     not_fp = "coalesce(i.status, '') <> 'false_positive'" if incidents else "TRUE"
     digest.incidents = _rows(con, f"""
-        WITH rf AS (SELECT *, {rank} AS sev_rank FROM findings WHERE scan_run_id = ?),
+        WITH rf AS (SELECT *, {rank} AS sev_rank FROM {run_findings}),
              g AS (SELECT fingerprint, infotype, max(sev_rank) AS sev_rank,
                           arg_max(severity, sev_rank) AS severity, any_value(masked) AS masked,
                           max(event_time) AS time, arg_max(chat_title, event_time) AS chat_title,
