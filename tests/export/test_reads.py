@@ -24,3 +24,18 @@ def test_latest_copy_matches_the_view_after_replays_and_updates(sample_lake):
 def _matches(row, where):
     column, value = where.split(" = ")
     return row[column] == value.strip("'")
+
+
+def test_memory_limit_can_be_applied_again_after_a_spill(sample_lake):
+    """An export or report on a connection that already spilled (a flow's second step) works."""
+    from vigil.lake.reads import limit_memory
+
+    lake, _ = sample_lake
+    con = lake.connect()
+    limit_memory(con)
+    con.execute("SET memory_limit = '64MB'")
+    con.sql("SELECT count(*) FROM (SELECT (range * 7919) % 3000017 AS k, repeat('x', 30) || range AS v "
+            "FROM range(3000000) ORDER BY k DESC, v)").fetchall()  # spills to the temp folder
+    limit_memory(con)
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] != "64.0 MiB"
+    con.close()

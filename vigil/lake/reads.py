@@ -40,7 +40,12 @@ def limit_memory(con: duckdb.DuckDBPyConnection, memory_limit: str = MEMORY_LIMI
     """Stream results in any order and spill to a temporary folder past ``memory_limit``."""
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute(f"SET temp_directory = '{os.path.join(tempfile.gettempdir(), 'vigil-duckdb-spill')}'")
+    spill = os.path.join(tempfile.gettempdir(), "vigil-duckdb-spill")
+    if con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] != spill:
+        try:
+            con.execute(f"SET temp_directory = '{spill}'")
+        except duckdb.NotImplementedException:
+            pass  # this connection already spilled to its own folder; keep using it
 
 
 def relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
