@@ -111,3 +111,21 @@ def test_report_cli(sample_lake, tmp_path):
     assert f"{len(findings)} findings (no incidents table yet)" in res.stdout and out.exists()
     res = CliRunner().invoke(app, ["report", "--lake", lake.root_url, "--out", str(out), "--since", "yesterday"])
     assert res.exit_code == 2 and "30d" in res.output
+
+
+def test_report_and_export_find_the_lake_of_a_saved_connector(sample_lake, tmp_path, monkeypatch):
+    import vigil.cli.export  # noqa: F401
+    import vigil.cli.report  # noqa: F401
+    from vigil import connector as store
+    from vigil.cli.app import app
+
+    lake, findings = sample_lake
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    store.save(store.ConnectorRecord(name="acme", org_id="org-1", lake_root=lake.root_url))
+    res = CliRunner().invoke(app, ["report", "--connector", "acme", "--out", "r.html", "--since", "all"])
+    assert res.exit_code == 0 and f"{len(findings)} findings" in res.stdout
+    res = CliRunner().invoke(app, ["export", "ocsf", "--connector", "acme", "--only", "findings"])
+    assert res.exit_code == 0 and len(res.stdout.splitlines()) == len(findings)
+    res = CliRunner().invoke(app, ["report", "--connector", "nobody"])
+    assert res.exit_code == 2 and "no connector named 'nobody'" in res.output

@@ -190,7 +190,7 @@ def export_ocsf_incremental(lake: Lake, out: str, *, stream: str | None = None,
             if window.redo:
                 result.notes.append(f"{kind}: finishing the export interrupted at {window.upper.isoformat()}")
             _load_recent(c, state.recent(kind))
-            sent = _select_window(c, kind, window)
+            considered, recent = _select_window(c, kind, window, state.keep_after(window))
             target = join_url(out, kind, f"dt={window.upper.astimezone(timezone.utc):%Y-%m-%d}",
                               f"vigil-ocsf-{kind}-{window.file_stem}{suffix}")
             with LineSink(target, storage_options) as sink:
@@ -210,7 +210,7 @@ def export_ocsf_incremental(lake: Lake, out: str, *, stream: str | None = None,
                     result.bytes += sink.bytes
                     files.append(sink.publish())
                     result.files.extend(files)
-            state.commit(kind, window, sent, files)
+            state.commit(kind, window, recent, considered, files)
             log.info("OCSF export %s: %d %s event(s) up to %s", state.stream, n, kind, window.upper.isoformat())
     return result
 
@@ -221,8 +221,10 @@ def _load_recent(con: duckdb.DuckDBPyConnection, recent: pa.Table) -> None:
     con.unregister("_export_recent_arrow")
 
 
-def _select_window(con: duckdb.DuckDBPyConnection, kind: str, window: Window) -> pa.Table:
-    """Fill ``_export_window`` with the rows of ``window`` not sent before; return (key, t)."""
+def _select_window(con: duckdb.DuckDBPyConnection, kind: str, window: Window,
+                   keep_after: datetime) -> tuple[int, pa.Table]:
+    """Fill ``_export_window`` with the rows of ``window`` not sent before; return how many and
+    the (key, t) pairs later than ``keep_after`` (the ones the stream must remember)."""
     lower = "TRUE" if window.lower is None else f"s.t > {_ts(window.lower)}"
     if kind == "findings":
         source = "SELECT finding_id AS key, min(landed_at) AS t FROM findings_all GROUP BY finding_id"
@@ -234,4 +236,6 @@ def _select_window(con: duckdb.DuckDBPyConnection, kind: str, window: Window) ->
         SELECT s.* FROM ({source}) AS s ANTI JOIN _export_recent AS r ON r.key = s.key
         WHERE s.t <= {_ts(window.upper)} AND {lower}
     """)
-    return con.sql("SELECT key, t FROM _export_window").to_arrow_table()
+    count = con.execute("SELECT count(*) FROM _export_window").fetchall()[0][0]
+    recent = con.sql(f"SELECT key, t FROM _export_window WHERE t > {_ts(keep_after)}").to_arrow_table()
+    return count, recent

@@ -116,23 +116,27 @@ class StreamState:
             return RECENT_SCHEMA.empty_table()
         return pq.read_table(io.BytesIO(data)).cast(RECENT_SCHEMA)
 
-    def commit(self, kind: str, window: Window, sent: pa.Table, files: list[str]) -> None:
-        """Advance the cursor past ``window``; ``sent`` holds the (key, t) pairs just exported."""
+    @staticmethod
+    def keep_after(window: Window) -> datetime:
+        """Keys sent with a time after this are kept in the recent set (see the module docstring)."""
+        day = window.upper.astimezone(timezone.utc).date()
+        return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) - LATE_MARGIN
+
+    def commit(self, kind: str, window: Window, recent: pa.Table, rows: int, files: list[str]) -> None:
+        """Advance the cursor past ``window``: ``rows`` were considered, ``recent`` holds those of
+        their (key, t) pairs later than ``keep_after(window)``."""
         saved = self.load(kind)
         old_name = saved.get("recent")
-        keep_after = datetime.combine(window.upper.astimezone(timezone.utc).date(), datetime.min.time(),
-                                      tzinfo=timezone.utc) - LATE_MARGIN
-        merged = pa.concat_tables([self.recent(kind), sent.select(["key", "t"]).cast(RECENT_SCHEMA)])
-        mask = pc.greater(merged.column("t"), pa.scalar(keep_after, RECENT_SCHEMA.field("t").type))
-        kept = merged.filter(mask)
+        keep_after = pa.scalar(self.keep_after(window), RECENT_SCHEMA.field("t").type)
+        merged = pa.concat_tables([self.recent(kind), recent.select(["key", "t"]).cast(RECENT_SCHEMA)])
+        kept = merged.filter(pc.greater(merged.column("t"), keep_after))
         new_name = f"{kind}-recent-{window.file_stem}.parquet"
         buf = io.BytesIO()
         pq.write_table(kept, buf, compression="zstd")
         self.lake.storage.write_bytes_atomic(self._recent_path(new_name), buf.getvalue())
         totals = saved.get("totals") or {"rows": 0, "files": 0}
-        saved.update(cursor=_iso(window.upper), recent=new_name, pending=None,
-                     last_files=files, last_rows=sent.num_rows,
-                     totals={"rows": totals["rows"] + sent.num_rows, "files": totals["files"] + len(files)})
+        saved.update(cursor=_iso(window.upper), recent=new_name, pending=None, last_files=files, last_rows=rows,
+                     totals={"rows": totals["rows"] + rows, "files": totals["files"] + len(files)})
         self._save(kind, saved)
         if old_name and old_name != new_name:
             self.lake.storage.remove([self._recent_path(old_name)])
