@@ -108,10 +108,19 @@ def _write_query(con: duckdb.DuckDBPyConnection, sql: str, sink: LineSink) -> in
     return sink.lines - before
 
 
-def _findings_sql(where: str = "TRUE", join: str = "", logged_time: str | None = None,
-                  with_context: bool = True) -> str:
-    return (f"SELECT {finding_event_sql('f', logged_time, with_context)} AS event "
-            f"FROM {prepared_findings()} AS f {join} WHERE {where}")
+def _findings_sql(where: str = "TRUE", with_context: bool = True) -> str:
+    return (f"SELECT {finding_event_sql('f', None, with_context)} AS event "
+            f"FROM {prepared_findings()} AS f WHERE {where}")
+
+
+# The latest copy of each finding of the window (``_export_window``: key, first landing time t,
+# number of copies n), with its first landing time; only ids with several copies are ranked.
+WINDOW_FINDINGS = """(
+    SELECT f.*, w.t AS first_landed FROM findings_all AS f JOIN _export_window AS w ON w.key = f.finding_id AND w.n = 1
+    UNION ALL
+    SELECT * FROM (SELECT f.*, w.t AS first_landed FROM findings_all AS f
+                   JOIN _export_window AS w ON w.key = f.finding_id AND w.n > 1
+                   QUALIFY row_number() OVER (PARTITION BY f.finding_id ORDER BY f.landed_at DESC) = 1))"""
 
 
 def _incidents_sql(columns: dict[str, str], selection: str, created_after: datetime | None = None,
@@ -195,9 +204,9 @@ def export_ocsf_incremental(lake: Lake, out: str, *, stream: str | None = None,
                               f"vigil-ocsf-{kind}-{window.file_stem}{suffix}")
             with LineSink(target, storage_options) as sink:
                 if kind == "findings":
-                    n = _write_query(c, _findings_sql(
-                        "TRUE" if window.since is None else f"f.event_time >= {_ts(window.since)}",
-                        "JOIN _export_window AS w ON w.key = f.finding_id", "w.t", with_context), sink)
+                    where = "TRUE" if window.since is None else f"f.event_time >= {_ts(window.since)}"
+                    n = _write_query(c, f"SELECT {finding_event_sql('f', 'f.first_landed', with_context)} AS event "
+                                        f"FROM {prepared_findings(WINDOW_FINDINGS)} AS f WHERE {where}", sink)
                     result.findings += n
                 else:
                     where = "TRUE" if window.since is None else f"i.last_seen >= {_ts(window.since)}"
@@ -227,7 +236,8 @@ def _select_window(con: duckdb.DuckDBPyConnection, kind: str, window: Window,
     the (key, t) pairs later than ``keep_after`` (the ones the stream must remember)."""
     lower = "TRUE" if window.lower is None else f"s.t > {_ts(window.lower)}"
     if kind == "findings":
-        source = "SELECT finding_id AS key, min(landed_at) AS t FROM findings_all GROUP BY finding_id"
+        source = ("SELECT finding_id AS key, min(landed_at) AS t, count(*) AS n "
+                  "FROM findings_all GROUP BY finding_id")
     else:
         source = (f"SELECT i.incident_id || '@' || CAST(epoch_us({INCIDENT_TIME}) AS VARCHAR) AS key, "
                   f"{INCIDENT_TIME} AS t, i.incident_id FROM incidents AS i")
