@@ -103,7 +103,9 @@ def incident_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
 def _write_query(con: duckdb.DuckDBPyConnection, sql: str, sink: LineSink) -> int:
     """Run ``sql`` (one JSON text column) and append its rows, one per line, to ``sink``."""
     before = sink.lines
-    for batch in con.sql(f"SELECT event || chr(10) FROM ({sql})").to_arrow_reader(BATCH_ROWS):
+    rel = con.sql(f"SELECT event || chr(10) FROM ({sql})")
+    reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # DuckDB 2 / DuckDB 1
+    for batch in reader(BATCH_ROWS):
         sink.write_arrow_lines(batch.column(0))
     return sink.lines - before
 
