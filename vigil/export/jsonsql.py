@@ -14,14 +14,23 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
+class Present(str):
+    """JSON SQL that is never NULL (a constant, an object, an array, or a value marked so)."""
+
+
+def present(json_sql: str) -> Present:
+    """Mark JSON SQL whose value is known to be non-NULL (e.g. a table's id column)."""
+    return Present(json_sql)
+
+
 def sql_string(text: str) -> str:
     """``text`` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def lit(value: Any) -> str:
+def lit(value: Any) -> Present:
     """A constant, as JSON text."""
-    return sql_string(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    return Present(sql_string(json.dumps(value, separators=(",", ":"), ensure_ascii=False)))
 
 
 def string(expr: str) -> str:
@@ -38,10 +47,23 @@ def boolean(expr: str) -> str:
     return f"(CASE WHEN {expr} THEN 'true' WHEN NOT ({expr}) THEN 'false' END)"
 
 
-def obj(members: Mapping[str, str | None]) -> str:
-    """An object of ``{key: JSON SQL}``; members whose SQL is None or evaluates to NULL are left out."""
-    parts = [f"({sql_string(json.dumps(k) + ':')} || {v})" for k, v in members.items() if v is not None]
-    return f"('{{' || concat_ws(',', {', '.join(parts)}) || '}}')"
+def obj(members: Mapping[str, str | None]) -> Present:
+    """An object of ``{key: JSON SQL}``; members whose SQL is None or evaluates to NULL are left out.
+
+    When the first member is ``Present``, the object is one ``concat`` whose arguments are the
+    keys and the present values side by side, each optional member being ``',"key":' || value``
+    (NULL, which ``concat`` skips, when absent): nested objects are then copied once, not once
+    per level. Otherwise ``concat_ws`` places the commas.
+    """
+    items = [(k, v) for k, v in members.items() if v is not None]
+    if items and isinstance(items[0][1], Present):
+        args = []
+        for i, (k, v) in enumerate(items):
+            key = ("{" if i == 0 else ",") + json.dumps(k) + ":"
+            args += [sql_string(key), v] if isinstance(v, Present) else [f"({sql_string(key)} || {v})"]
+        return Present(f"concat({', '.join(args)}, '}}')")
+    parts = [f"({sql_string(json.dumps(k) + ':')} || {v})" for k, v in items]
+    return Present(f"('{{' || concat_ws(',', {', '.join(parts)}) || '}}')")
 
 
 def when(condition: str, json_sql: str) -> str:
@@ -49,6 +71,6 @@ def when(condition: str, json_sql: str) -> str:
     return f"(CASE WHEN {condition} THEN {json_sql} END)"
 
 
-def array(elements: Iterable[str]) -> str:
+def array(elements: Iterable[str]) -> Present:
     """An array of JSON SQL elements; NULL elements are left out."""
-    return f"('[' || concat_ws(',', {', '.join(elements)}) || ']')"
+    return Present(f"('[' || concat_ws(',', {', '.join(elements)}) || ']')")

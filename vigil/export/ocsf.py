@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import vigil
 from vigil.lake.reads import latest_findings_sql
-from vigil.export.jsonsql import array, boolean, lit, number, obj, sql_string, string, when
+from vigil.export.jsonsql import array, boolean, lit, number, obj, present, sql_string, string, when
 
 OCSF_VERSION = "1.7.0"
 PRODUCT_NAME = "vigil"
@@ -95,9 +95,9 @@ def _class_members(cls: tuple[int, str], act_id: str | None = None, act_name: st
     return {
         "class_uid": lit(cls[0]), "class_name": lit(cls[1]),
         "category_uid": lit(CATEGORY[0]), "category_name": lit(CATEGORY[1]),
-        "activity_id": number(act_id), "activity_name": string(act_name),
-        "type_uid": number(f"{cls[0] * 100} + {act_id}"),
-        "type_name": string(f"{sql_string(cls[1] + ': ')} || {act_name}"),
+        "activity_id": present(number(act_id)), "activity_name": present(string(act_name)),
+        "type_uid": present(number(f"{cls[0] * 100} + {act_id}")),
+        "type_name": present(string(f"{sql_string(cls[1] + ': ')} || {act_name}")),
     }
 
 
@@ -124,7 +124,7 @@ def prepared_findings(source: str | None = None) -> str:
 def finding_info_sql(a: str = "f") -> str:
     """JSON SQL of the OCSF ``finding_info`` object of a prepared findings row."""
     return obj({
-        "uid": string(f"{a}.finding_id"),
+        "uid": present(string(f"{a}.finding_id")),
         "title": string(finding_title(a)),
         "types": array([string(f"{a}.infotype"), string(f"{a}.category")]),
         "created_time": _ms(f"{a}.scanned_at"),
@@ -132,8 +132,8 @@ def finding_info_sql(a: str = "f") -> str:
         "last_seen_time": _ms(f"{a}.event_time"),
         "src_url": string(f"{a}.ocsf_url"),
         "data_sources": lit([DATA_SOURCE]),
-        "analytic": obj({"uid": string(f"{a}.detector"), "name": string(f"{a}.detector"),
-                         "type_id": lit(REGEX_ANALYTIC[0]), "type": lit(REGEX_ANALYTIC[1])}),
+        "analytic": obj({"type_id": lit(REGEX_ANALYTIC[0]), "type": lit(REGEX_ANALYTIC[1]),
+                         "uid": string(f"{a}.detector"), "name": string(f"{a}.detector")}),
     })
 
 
@@ -167,8 +167,8 @@ def finding_event_sql(a: str = "f", logged_time: str | None = None, with_context
     return obj({
         **_class_members(FINDING_CLASS),
         "time": _ms(f"{a}.scanned_at"),
-        "severity_id": sev_id, "severity": sev,
-        "confidence_id": conf_id, "confidence": conf,
+        "severity_id": present(sev_id), "severity": present(sev),
+        "confidence_id": present(conf_id), "confidence": present(conf),
         "status_id": lit(FINDING_STATUS[0]), "status": lit(FINDING_STATUS[1]),
         "is_alert": boolean(f"coalesce({a}.severity IN ('high', 'critical'), false)"),
         "count": lit(1),
@@ -182,7 +182,7 @@ def finding_event_sql(a: str = "f", logged_time: str | None = None, with_context
         }),
         "finding_info": finding_info_sql(a),
         "data_security": obj({
-            "category_id": cat_id, "category": cat,
+            "category_id": present(cat_id), "category": present(cat),
             "data_lifecycle_state_id": lit(DATA_AT_REST[0]), "data_lifecycle_state": lit(DATA_AT_REST[1]),
             "detection_system_id": lit(DSPM[0]), "detection_system": lit(DSPM[1]),
             "detection_pattern": string(f"{a}.detector"),
