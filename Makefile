@@ -26,6 +26,7 @@ bench: install
 	$(PY) bench/detect.py
 	$(PY) bench/extract.py
 	$(PY) bench/scan.py
+	$(PY) bench/incidents.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -4,7 +4,8 @@ import importlib
 
 from vigil.cli.app import app
 
-COMMAND_MODULES = ("connect", "init", "connector", "simulator", "inspect", "scan", "sql", "incidents")
+COMMAND_MODULES = ("connect", "init", "connector", "simulator", "inspect", "scan", "sql", "incidents",
+                   "export", "report")
 
 
 def main() -> None:
