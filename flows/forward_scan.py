@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from prefect import flow
-from prefect.utilities.annotations import quote
 
-from flows.pipeline import scan_sources
-from tasks.alerts import check_alert_destinations, update_incidents_and_alert
-from tasks.report import ProgressReporter, publish_summary
+from flows.pipeline import after_scan, export_new_findings, scan_sources
+from tasks.alerts import check_alert_destinations
+from tasks.report import ProgressReporter
 from vigil.scan.run import open_run
 from vigil.scan.setup import load_run_settings
 
@@ -20,8 +19,8 @@ def forward_scan(config_path: str | None = None, connector: str | None = None,
 
     ``config_path``: vigil config file (TOML/YAML); ``connector``: saved connector name;
     ``wait_seconds``: how long to wait for another forward scan of the org to finish.
-    Then updates incidents from the landed findings and sends alerts (tasks/alerts.py).
-    Returns the run's counts (no content).
+    Then updates incidents from the landed findings, sends alerts and publishes the run's
+    artifacts. Returns the run's counts (no content).
     """
     settings = load_run_settings(config_path, connector)  # config errors stop here, first
     check_alert_destinations(settings)  # a destination naming a missing Prefect block, too
@@ -30,6 +29,7 @@ def forward_scan(config_path: str | None = None, connector: str | None = None,
     progress = ProgressReporter("forward", settings.connector)
     with open_run(settings, "forward", wait=wait_seconds, on_progress=progress) as run:
         scan_sources(run)
-    incidents = update_incidents_and_alert(settings, run_id=run.summary.run_id)
-    publish_summary(quote(run.summary), incidents)
-    return {**run.summary.result(), "incidents": incidents}
+    result = after_scan(settings, run)  # incidents, alerts, artifacts
+    if settings.config.export.enabled:
+        result["export"] = export_new_findings(settings, run)
+    return result

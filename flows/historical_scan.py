@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from prefect import flow
-from prefect.utilities.annotations import quote
 
-from flows.pipeline import scan_sources
-from tasks.alerts import check_alert_destinations, update_incidents_and_alert
-from tasks.report import ProgressReporter, publish_summary
+from flows.pipeline import after_scan, scan_sources
+from tasks.alerts import check_alert_destinations
+from tasks.report import ProgressReporter
 from vigil.scan.run import open_run
 from vigil.scan.setup import load_run_settings
 
@@ -19,8 +18,8 @@ def historical_scan(max_last_modified_days: int = 30, config_path: str | None = 
     (1 to 3650).
 
     Rerun after a crash, it resumes the unfinished run; it never moves the forward cursor.
-    Then updates incidents from the landed findings and sends alerts (tasks/alerts.py).
-    Returns the run's counts (no content).
+    Then updates incidents from the landed findings, sends alerts and publishes the run's
+    artifacts. Returns the run's counts (no content).
     """
     settings = load_run_settings(config_path, connector)  # config errors stop here, first
     check_alert_destinations(settings)  # a destination naming a missing Prefect block, too
@@ -28,6 +27,4 @@ def historical_scan(max_last_modified_days: int = 30, config_path: str | None = 
     with open_run(settings, "historical", days=max_last_modified_days, wait=wait_seconds,
                   on_progress=progress) as run:
         scan_sources(run)
-    incidents = update_incidents_and_alert(settings, run_id=run.summary.run_id)
-    publish_summary(quote(run.summary), incidents)
-    return {**run.summary.result(), "incidents": incidents}
+    return after_scan(settings, run)  # incidents, alerts, artifacts

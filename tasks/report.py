@@ -27,7 +27,8 @@ def artifact_keys(connector: str | None) -> list[str]:
     """Every artifact key a connector's runs publish."""
     slug = connector_slug(connector)
     return [f"{kind}-scan-{what}-{slug}" for kind in ("forward", "historical")
-            for what in ("summary", "top-findings", "progress")]
+            for what in ("summary", "top-findings", "progress", "run-summary", "severe-incidents",
+                         "severe-incidents-table")]
 
 
 @task(name="publish-summary", cache_policy=NO_CACHE)

@@ -108,6 +108,19 @@ class RateSettings:
 
 
 @dataclass(frozen=True)
+class ExportSettings:
+    """Optional SIEM export after each forward scan: OCSF JSON lines under ``ocsf_target``."""
+
+    ocsf_target: str = "none"
+    gzip: bool = False
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return self.ocsf_target != "none"
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``Config()`` is the default configuration."""
 
@@ -119,6 +132,7 @@ class Config:
     evidence: EvidenceSettings = EvidenceSettings()
     lake: LakeSettings = LakeSettings()
     rate: RateSettings = RateSettings()
+    export: ExportSettings = ExportSettings()
     alerts: "AlertsSettings" = field(default_factory=lambda: _alerts(_Table(None, "alerts")))
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,6 +204,7 @@ def parse_config(data: Any) -> Config:
         evidence=_evidence(root.table("evidence")),
         lake=_lake(root.table("lake")),
         rate=RateSettings(rpm=root.table("rate").integer("rpm", DEFAULT_RPM, 1, 1_000_000)),
+        export=_export(root.table("export")),
         alerts=_alerts(root.table("alerts")),
     )
     root.finish()
@@ -277,6 +292,17 @@ def _evidence(t: "_Table") -> EvidenceSettings:
     options = _storage_options(t)
     t.finish()
     return EvidenceSettings(target=target, storage_options=options)
+
+
+def _export(t: "_Table") -> ExportSettings:
+    target = t.string("ocsf_target", "none")
+    if not target.strip():
+        raise ConfigError(t.key("ocsf_target"), "expected 'none', a folder or an fsspec URL")
+    _check_url(target, t.key("ocsf_target"))
+    gzip = t.boolean("gzip", False)
+    options = _storage_options(t)
+    t.finish()
+    return ExportSettings(ocsf_target=target, gzip=gzip, storage_options=options)
 
 
 def _lake(t: "_Table") -> LakeSettings:

@@ -41,12 +41,12 @@ def test_export_step_and_run_digest_artifacts(tmp_path):
         found = client.read_artifacts(artifact_filter=ArtifactFilter(
             flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
     arts = {a.key: a for a in found if a.key}
-    assert {"forward-scan-run-summary", "forward-scan-severe-incidents",
-            "forward-scan-severe-incidents-table"} <= set(arts)
-    summary = json.loads(arts["forward-scan-run-summary"].data)
+    assert {"forward-scan-run-summary-default", "forward-scan-severe-incidents-default",
+            "forward-scan-severe-incidents-table-default"} <= set(arts)
+    summary = json.loads(arts["forward-scan-run-summary-default"].data)
     assert {"metric": "run", "value": run_id} in summary
-    table = arts.get("forward-scan-severe-incidents-table")
+    table = arts.get("forward-scan-severe-incidents-table-default")
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert rows and all(r["link"].startswith("https://claude.ai/chat/") and r["user"] for r in rows)
-    assert "open chat" in arts["forward-scan-severe-incidents"].data
+    assert "open chat" in arts["forward-scan-severe-incidents-default"].data
     assert now - timedelta(days=4) < datetime.fromisoformat(rows[0]["time"])

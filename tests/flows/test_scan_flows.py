@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 
@@ -26,6 +27,7 @@ def served(tmp_path, monkeypatch):
             f'org_id = "{org.parent.uuid}"\nbase_url = "{base_url}"\n'
             'key_source = "env:VIGIL_FLOW_TEST_KEY"\n'
             f'[lake]\nroot = "{tmp_path / "lake"}"\n'
+            f'[export]\nocsf_target = "{tmp_path / "ocsf"}"\n'
             "[rate]\nrpm = 100000\n")
         yield org, config, Lake(str(tmp_path / "lake"))
 
@@ -73,3 +75,14 @@ def test_historical_then_forward_flow(served):
     assert [(r["run_type"], r["status"]) for r in runs] == [("historical", runs[0]["status"]),
                                                              ("forward", "completed")]
     assert "forward-scan-summary-default" in _artifacts(state.state_details.flow_run_id)
+
+    # The forward flow's optional SIEM step exported every finding once, as valid OCSF.
+    from vigil.export.validate import event_errors
+
+    assert result["incidents"]["incidents_new"] > 0
+    exported = [json.loads(line) for f in sorted((config.parent / "ocsf").rglob("*.jsonl"))
+                for line in f.read_text().splitlines()]
+    findings = [e for e in exported if e["class_uid"] == 2006]
+    total = lake.query("SELECT count(*) AS n FROM findings").column("n")[0].as_py()
+    assert result["export"]["findings"] == len(findings) == total
+    assert not [err for e in exported[:200] for err in event_errors(e)]
