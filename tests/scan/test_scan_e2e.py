@@ -203,3 +203,25 @@ def test_429_and_5xx_storms_change_nothing_in_the_results(make_sim):
     assert row["rate_limited_429"] == summary.rate_limited and row["retries"] == summary.retries
     assert row["requests_used"] > clean.rows("SELECT requests_used FROM scan_runs")[0]["requests_used"]
 
+
+
+def test_soft_deleted_chats_are_scanned_with_deleted_at_and_links(make_sim):
+    sim = make_sim(seed=28, users=6, chats=20)
+    org = sim.org
+    planted_chats = {org.chats[org.files[g.object_id].chat].id for g in org.ground_truth()
+                     if g.object_kind == "file" and org.files[g.object_id].chat is not None}
+    victim = next(c for c in org.live_chats() if c.id in planted_chats)
+    org.soft_delete_chat(victim.id)
+    sim.scan("historical", days=30)
+    rows = sim.rows(f"SELECT deleted_at, chat_url, category, object_key FROM findings WHERE chat_id = '{victim.id}'")
+    assert rows and all(r["deleted_at"] is not None for r in rows)
+    assert all(r["chat_url"] == f"https://claude.ai/chat/{victim.uuid}" for r in rows)
+    assert all(r["category"] in ("credential", "pii", "national_id", "financial", "health") for r in rows)
+    events = sim.rows(f"SELECT deleted_at FROM chat_events WHERE chat_id = '{victim.id}'")
+    assert events and all(e["deleted_at"] is not None for e in events)
+    soft_deleted = {c.id for c in org.chats if c.deleted is not None and not c.hard_deleted}
+    marked = {r["chat_id"] for r in sim.rows("SELECT DISTINCT chat_id FROM findings WHERE deleted_at IS NOT NULL")}
+    assert victim.id in marked and marked <= soft_deleted
+    # One column joins a finding to its ledger row and its chat event.
+    joined = sim.rows("SELECT count(*) AS n FROM findings f JOIN objects o USING (object_key)")[0]["n"]
+    assert joined == sim.rows("SELECT count(*) AS n FROM findings")[0]["n"]
