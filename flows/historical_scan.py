@@ -6,12 +6,13 @@ from prefect import flow, get_run_logger
 
 from tasks.report import ProgressReporter, publish_summary
 from tasks.steps import PrefectSteps
+from vigil.config import HistoricalDays
 from vigil.scan.runner import historical_plan, run_scan
 from vigil.scan.setup import open_session
 
 
 @flow(name="historical-scan", log_prints=False)
-def historical_scan(max_last_modified_days: int = 30, config_path: str | None = None,
+def historical_scan(max_last_modified_days: HistoricalDays = 30, config_path: str | None = None,
                     connector: str | None = None) -> dict:
     """Scan chats, projects and activities modified in the last ``max_last_modified_days`` days.
 

@@ -7,14 +7,17 @@ from typing import Optional
 
 import typer
 
-from vigil.cli.app import app
+from vigil.cli.app import app, input_error, validated
+from vigil.config import check_historical_days
 
 scan_app = typer.Typer(help="Scan the organization's content (runs the Prefect flows locally).",
+                       short_help="Scan the organization's content (forward or historical).",
                        no_args_is_help=True)
 app.add_typer(scan_app, name="scan")
 
-ConfigOpt = typer.Option(None, "--config", "-c", help="Config file (TOML or YAML).")
-ConnectorOpt = typer.Option(None, "--connector", help="Name of a connector saved with `vigil connect`.")
+ConfigOpt = typer.Option(None, "--config", "-c", metavar="PATH", help="Config file (TOML or YAML).")
+ConnectorOpt = typer.Option(None, "--connector", metavar="NAME",
+                            help="Name of a connector saved with `vigil connect`.")
 PlainOpt = typer.Option(False, "--no-prefect", help="Run the plain-Python scan (no Prefect run records).")
 
 
@@ -35,6 +38,18 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
+def _preflight(config: Optional[str], connector: Optional[str]) -> None:
+    """Config errors and an unwritable lake are reported at once, before Prefect starts."""
+    from vigil.config import ConfigError, load_config, require_writable  # noqa: PLC0415
+
+    try:
+        cfg = load_config(config)
+        if connector is None:  # a saved connector names its own lake
+            require_writable(cfg)
+    except ConfigError as exc:
+        input_error(str(exc), 1)
+
+
 def _fail(exc: Exception) -> None:
     typer.secho(f"scan failed: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
@@ -47,6 +62,7 @@ def forward(config: Optional[str] = ConfigOpt, connector: Optional[str] = Connec
     from vigil.config import ConfigError  # noqa: PLC0415
     from vigil.connector import ConnectorError  # noqa: PLC0415
 
+    _preflight(config, connector)
     try:
         if no_prefect:
             from vigil.scan.local import run_forward  # noqa: PLC0415
@@ -65,14 +81,17 @@ def forward(config: Optional[str] = ConfigOpt, connector: Optional[str] = Connec
     _report(result)
 
 
-@scan_app.command("historical")
-def historical(days: int = typer.Option(..., "--days", "-d", min=1, help="Content modified in the last N days."),
+@scan_app.command("historical", short_help="Inspect content modified in the last N days.")
+def historical(days: int = typer.Option(..., "--days", "-d", metavar="DAYS",
+                                        callback=validated(check_historical_days, "--days"),
+                                        help="Content modified in the last DAYS days (1 to 3650)."),
                config: Optional[str] = ConfigOpt, connector: Optional[str] = ConnectorOpt,
                no_prefect: bool = PlainOpt) -> None:
     """Inspect content modified in the last N days (resumes an unfinished run)."""
     from vigil.config import ConfigError  # noqa: PLC0415
     from vigil.connector import ConnectorError  # noqa: PLC0415
 
+    _preflight(config, connector)
     try:
         if no_prefect:
             from vigil.scan.local import run_historical  # noqa: PLC0415

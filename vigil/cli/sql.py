@@ -19,7 +19,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from vigil.cli.app import app
+from vigil.cli.app import app, input_error
 from vigil.config import ConfigError, load_config
 from vigil.lake import TABLES, Lake
 from vigil.lake.readonly import ReadOnlyViolation, check_read_only, lock_down
@@ -39,7 +39,7 @@ def open_lake(lake: Optional[str], config: Optional[Path]) -> Lake:
     try:
         cfg = load_config(config)
     except ConfigError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--config") from None
+        input_error(str(exc))
     root = lake or cfg.lake.root
     options = dict(cfg.lake.storage_options) if not lake or lake == cfg.lake.root else {}
     return Lake(root, storage_options=options, compact_threshold=cfg.lake.compact_threshold)
@@ -107,14 +107,22 @@ def _table(columns: list[str], rows: list[tuple], width: int):
     return Group(*blocks)
 
 
-@app.command()
+LakeOpt = typer.Option(None, "--lake", envvar="VIGIL_LAKE", metavar="PATH|URL", help=LAKE_HELP)
+ConfigOpt = typer.Option(None, "--config", "-c", metavar="PATH", help="Config file (TOML or YAML).")
+
+
+@app.command(short_help="Run read-only SQL on the lake and print the result.")
 def sql(
-    query: str = typer.Argument(..., help="SQL to run. Views: " + ", ".join(TABLES) + " (latest copy of each row) and <table>_all (every landed copy)."),
-    lake: Optional[str] = typer.Option(None, "--lake", envvar="VIGIL_LAKE", help=LAKE_HELP),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (TOML or YAML)."),
+    query: str = typer.Argument(..., metavar="SQL", hidden=True),  # described in the docstring
+    lake: Optional[str] = LakeOpt,
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", metavar="[table|csv|json]",
+                                     help="Output format."),
+    config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Run read-only SQL on the findings lake with DuckDB and print the result.
+
+    SQL queries the views findings, chat_events, activities, scan_runs and objects (latest copy
+    of each row) and <table>_all (every landed copy); docs/schema.md lists their columns.
 
     Only statements that read run (SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PIVOT and
     informational PRAGMAs); COPY, ATTACH, INSTALL/LOAD, CREATE, INSERT, EXPORT and any file
@@ -148,11 +156,12 @@ def sql(
     render(columns, rows, fmt)
 
 
-@app.command()
+@app.command(short_help="Merge each lake partition's small Parquet files into one.")
 def compact(
-    lake: Optional[str] = typer.Option(None, "--lake", envvar="VIGIL_LAKE", help=LAKE_HELP),
-    table: Optional[list[str]] = typer.Option(None, "--table", "-t", help="Only these tables (repeatable)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (TOML or YAML)."),
+    lake: Optional[str] = LakeOpt,
+    table: Optional[list[str]] = typer.Option(None, "--table", "-t", metavar="TABLE",
+                                              help="Only these tables (repeatable)."),
+    config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Merge each lake partition's small Parquet files into one (rows stay visible exactly once)."""
     the_lake = open_lake(lake, config)
