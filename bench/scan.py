@@ -5,10 +5,11 @@ Measures, for a simulated org served by uvicorn in its own process:
 - wall time vs the rate-limit floor (required requests / budget; goal <= 1.05x), at the real
   budget (client 540 rpm, simulator 600 rpm) on an org small enough to finish in minutes;
 - throughput with the limit lifted (chats/s);
-- peak RSS of the scanning process at two org sizes (goal <= 500 MB, flat as the org grows).
+- peak RSS of the scanning process at two org sizes (goal <= 500 MB at 20,000 chats, and the
+  same +-10% at 50,000), the lake's compaction at the end of the run included.
 
 The scan runs in a fresh subprocess per measurement (plain Python, no Prefect) so its RSS is
-its own. Usage: python bench/scan.py [--chats 20000] [--small 5000] [--floor-chats 300]
+its own. Usage: python bench/scan.py [--sizes 20000 50000] [--floor-chats 300]
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ LIFTED_RPM = 1_000_000  # 16,667 requests/s: far above what one machine serves
 REAL_CLIENT_RPM = 540
 REAL_SIMULATOR_RPM = 600
 SEED = 7
+RSS_GOAL_MB = 500
+RSS_FLAT_TOLERANCE = 0.10
 
 
 def serve(seed: int, users: int, chats: int, rpm: int, conn) -> None:
@@ -106,8 +109,7 @@ def measure(chats: int, users: int, sim_rpm: int, client_rpm: int, compact_thres
     return result
 
 
-def report(floor: dict, lifted: list[dict]) -> str:
-    floor_s = floor["minimum"] / (floor["client_rpm"] / 60)
+def report(floor: dict | None, lifted: list[dict]) -> str:
     lines = [
         "# Scan benchmark",
         "",
@@ -133,31 +135,59 @@ def report(floor: dict, lifted: list[dict]) -> str:
         "(extraction, detection, landing, HTTP); chats divided by it is what the scanner could sustain",
         "if the API answered instantly. Peak RSS is the scanning process's maximum resident set.",
         "",
-        "## Wall time against the rate-limit floor",
-        "",
-        f"At the real budget (vigil's client at {floor['client_rpm']} rpm, the simulator enforcing "
-        f"{floor['simulator_rpm']} rpm), on an org of {floor['org_chats']} chats: at 540 rpm a 20,000-chat "
-        "org needs more than 2 hours of requests, so the floor ratio is measured on a smaller org.",
-        "",
-        "| org chats | requests | minimum | floor s (minimum / 9 rps) | wall s | wall / floor (goal <= 1.05) | 429s |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {floor['org_chats']} | {floor['requests']} | {floor['minimum']} | {floor_s:.1f} | "
-        f"{floor['wall_s']:.1f} | {floor['wall_s'] / floor_s:.3f} | {floor['rate_limited']} |",
-        "",
+    ]
+    if floor is not None:
+        floor_s = floor["minimum"] / (floor["client_rpm"] / 60)
+        lines += [
+            "## Wall time against the rate-limit floor",
+            "",
+            f"At the real budget (vigil's client at {floor['client_rpm']} rpm, the simulator enforcing "
+            f"{floor['simulator_rpm']} rpm), on an org of {floor['org_chats']} chats: at 540 rpm a 20,000-chat "
+            "org needs more than 2 hours of requests, so the floor ratio is measured on a smaller org.",
+            "",
+            "| org chats | requests | minimum | floor s (minimum / 9 rps) | wall s | wall / floor (goal <= 1.05) | 429s |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {floor['org_chats']} | {floor['requests']} | {floor['minimum']} | {floor_s:.1f} | "
+            f"{floor['wall_s']:.1f} | {floor['wall_s'] / floor_s:.3f} | {floor['rate_limited']} |",
+            "",
+        ]
+    lines += [
         "`minimum` counts what any correct scan must request: one list page per 1,000 chats, 5,000",
         "activities and 100 projects; per project its detail and one attachment page; one transcript",
         "per chat; one download per distinct file, generated file and artifact version (minus those",
         "skipped as too large from their listed size) and per project document. Anything above it",
         "(project-name lookups for chats whose project was not updated in the window, retries) is overhead.",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + memory_section(lifted)) + "\n"
+
+
+def memory_section(lifted: list[dict]) -> list[str]:
+    """Peak RSS per org size against the goal: <= 500 MB, and flat (+-10%) as the org grows."""
+    first = lifted[0]
+    lines = [
+        "",
+        "## Peak memory of the scanning process",
+        "",
+        f"Goal: at most {RSS_GOAL_MB} MB, and within {RSS_FLAT_TOLERANCE:.0%} of the {first['org_chats']:,}-chat "
+        "figure as the org grows. Peak RSS is the process's maximum resident set over the whole run, the "
+        f"lake's compaction at its end included (threshold {first['compact_threshold']} files).",
+        "",
+        "| org chats | objects scanned | findings | peak RSS MB | vs first row | <= 500 MB | within 10% |",
+        "|---:|---:|---:|---:|---:|:---:|:---:|",
+    ]
+    for r in lifted:
+        ratio = r["peak_rss_mb"] / first["peak_rss_mb"]
+        lines.append(f"| {r['org_chats']:,} | {r['objects_scanned']:,} | {r['findings']:,} | "
+                     f"{r['peak_rss_mb']:.0f} | {ratio:.2f}x | {'yes' if r['peak_rss_mb'] <= RSS_GOAL_MB else 'no'} | "
+                     f"{'yes' if abs(ratio - 1) <= RSS_FLAT_TOLERANCE else 'no'} |")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chats", type=int, default=20_000)
-    parser.add_argument("--small", type=int, default=5_000)
-    parser.add_argument("--floor-chats", type=int, default=300)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 50_000],
+                        help="org sizes (chats) scanned with the rate limit lifted")
+    parser.add_argument("--floor-chats", type=int, default=300, help="0 skips the rate-limit floor run")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scan.md"))
     parser.add_argument("--compact-threshold", type=int, default=32,
                         help="the lake's automatic compaction threshold (0 = off) during the scan")
@@ -166,17 +196,20 @@ def main() -> None:
     if args.from_log:
         rows = [json.loads(line) for line in Path(args.from_log).read_text().splitlines()
                 if line.startswith("{")]
-        Path(args.out).write_text(report(rows[-1], rows[:-1]))
+        floor = rows[-1] if rows[-1]["client_rpm"] != LIFTED_RPM else None
+        Path(args.out).write_text(report(floor, rows[:-1] if floor else rows))
         return
 
     lifted = []
-    for chats in (args.small, args.chats):
+    for chats in args.sizes:
         r = measure(chats, max(10, chats // 50), LIFTED_RPM, LIFTED_RPM, args.compact_threshold)
         print(json.dumps(r), flush=True)
         lifted.append(r)
-    floor = measure(args.floor_chats, max(10, args.floor_chats // 8), REAL_SIMULATOR_RPM, REAL_CLIENT_RPM,
-                    args.compact_threshold)
-    print(json.dumps(floor), flush=True)
+    floor = None
+    if args.floor_chats:
+        floor = measure(args.floor_chats, max(10, args.floor_chats // 8), REAL_SIMULATOR_RPM, REAL_CLIENT_RPM,
+                        args.compact_threshold)
+        print(json.dumps(floor), flush=True)
     text = report(floor, lifted)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)

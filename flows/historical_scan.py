@@ -7,12 +7,13 @@ from prefect import flow
 from flows.pipeline import after_scan, scan_sources
 from tasks.alerts import check_alert_destinations
 from tasks.report import ProgressReporter
+from vigil.config import HistoricalDays
 from vigil.scan.run import open_run
 from vigil.scan.setup import load_run_settings
 
 
 @flow(name="historical-scan", log_prints=False)
-def historical_scan(max_last_modified_days: int = 30, config_path: str | None = None,
+def historical_scan(max_last_modified_days: HistoricalDays = 30, config_path: str | None = None,
                     connector: str | None = None, wait_seconds: float = 0.0) -> dict:
     """Scan chats, projects and activities modified in the last ``max_last_modified_days`` days
     (1 to 3650).

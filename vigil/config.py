@@ -8,15 +8,19 @@ errors (a misplaced API key must not end up in a log). docs/configuration.md lis
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
+import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import fsspec
 import yaml
+from pydantic import Field
 
 from vigil.scope import CHAT_MODES, PROJECT_MODES, ChatScope, ProjectScope, Scope
 
@@ -27,11 +31,17 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_KEY_SOURCE = "env:ANTHROPIC_COMPLIANCE_API_KEY"
 DEFAULT_RPM = 540
 DEFAULT_HISTORICAL_DAYS = 30
+MAX_HISTORICAL_DAYS = 3650
 DEFAULT_MAX_FILE_MB = 25
 MAX_FILE_MB_RANGE = (1, 25)
 DEFAULT_LAKE_ROOT = "data"
 DEFAULT_COMPACT_THRESHOLD = 32
 
+# A flow parameter type: Prefect validates it (and publishes the range in the deployment's schema).
+HistoricalDays = Annotated[int, Field(ge=1, le=MAX_HISTORICAL_DAYS)]
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")  # plain http only to these (a local simulator)
+_TAGGED_ORG_RE = re.compile(r"^org_[A-Za-z0-9]+$")
+_URL_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 KEY_SOURCE_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|prefect-secret:[a-z0-9][a-z0-9-]*)$")
 _LITERAL_KEY_RE = re.compile(r"sk-ant-[A-Za-z0-9]", re.IGNORECASE)
 _SECRET_KEY_NAMES = {"api_key", "apikey", "key", "secret", "token", "password",
@@ -199,7 +209,8 @@ def parse_config(data: Any) -> Config:
         connector=_connector(root.table("connector")),
         scope=_scope(root.table("scope")),
         forward=ForwardSettings(enabled=root.table("forward").boolean("enabled", True)),
-        historical=HistoricalSettings(days=root.table("historical").integer("days", DEFAULT_HISTORICAL_DAYS, 1, 3650)),
+        historical=HistoricalSettings(days=root.table("historical").integer(
+            "days", DEFAULT_HISTORICAL_DAYS, 1, MAX_HISTORICAL_DAYS)),
         inspection=_inspection(root.table("inspection")),
         evidence=_evidence(root.table("evidence")),
         lake=_lake(root.table("lake")),
@@ -227,10 +238,10 @@ def _connector(t: "_Table") -> ConnectorSettings:
     key_source = t.string("key_source", DEFAULT_KEY_SOURCE)
     if not KEY_SOURCE_RE.match(key_source):
         raise ConfigError(t.key("key_source"), "expected 'env:VARIABLE' or 'prefect-secret:BLOCK_NAME'")
-    base_url = t.string("base_url", DEFAULT_BASE_URL)
-    if not re.match(r"^https?://[^/\s]+", base_url):
-        raise ConfigError(t.key("base_url"), "expected an http(s) URL")
+    base_url = check_base_url(t.string("base_url", DEFAULT_BASE_URL), t.key("base_url"))
     org_id = t.string("org_id", None)
+    if org_id is not None:
+        org_id = check_org_id(org_id, t.key("org_id"))
     name = t.string("name", "default")
     if not re.match(r"^[A-Za-z0-9_.-]+$", name):
         raise ConfigError(t.key("name"), "expected letters, digits, '.', '_' or '-'")
@@ -289,6 +300,8 @@ def _evidence(t: "_Table") -> EvidenceSettings:
     if not target.strip():
         raise ConfigError(t.key("target"), "expected 'none', a folder or an fsspec URL")
     _check_url(target, t.key("target"))
+    if target.strip() != "none":
+        check_folder(target, t.key("target"))
     options = _storage_options(t)
     t.finish()
     return EvidenceSettings(target=target, storage_options=options)
@@ -310,6 +323,7 @@ def _lake(t: "_Table") -> LakeSettings:
     if not root.strip():
         raise ConfigError(t.key("root"), "expected a folder or an fsspec URL")
     _check_url(root, t.key("root"))
+    check_folder(root, t.key("root"))
     threshold = t.integer("compact_threshold", DEFAULT_COMPACT_THRESHOLD, 0, 100_000)
     options = _storage_options(t)
     t.finish()
@@ -327,9 +341,76 @@ def _storage_options(t: "_Table") -> dict[str, Any]:
 
 
 def _check_url(value: str, key: str) -> None:
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+    match = _URL_SCHEME_RE.match(value)
     if match and match.group(1) not in fsspec.available_protocols():
         raise ConfigError(key, f"unknown storage protocol '{match.group(1)}'")
+
+
+# -- checks shared with the command line (``key`` is then the option, e.g. ``--org-id``) -------
+def check_org_id(value: str, key: str) -> str:
+    """The organization UUID (lowercase) or ``org_…`` tagged id; ``ConfigError`` otherwise."""
+    value = value.strip()
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        pass
+    if _TAGGED_ORG_RE.match(value):
+        return value
+    raise ConfigError(key, "expected the organization UUID (8-4-4-4-12 hex digits, from the "
+                      "claude.ai organization settings) or its org_... id")
+
+
+def check_base_url(value: str, key: str) -> str:
+    """An https URL, or http to a loopback host (a local simulator); no trailing slash."""
+    try:
+        parts = urllib.parse.urlsplit(value.strip())
+        host = parts.hostname
+    except ValueError:
+        host = parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(key, "expected an http(s) URL with a host")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise ConfigError(key, "plain http is allowed only to 127.0.0.1, localhost or [::1] (a local "
+                          "simulator); use https, the API key must not cross a network in the clear")
+    return value.strip().rstrip("/")
+
+
+def check_folder(value: str, key: str, *, writable: bool = False) -> str:
+    """For a local path (not a URL): refuse one that is, or lies under, a file; with ``writable``,
+    also one that cannot be created or written by this process. Returns ``value``."""
+    match = _URL_SCHEME_RE.match(value)
+    if match and match.group(1) != "file":
+        return value  # object stores are checked by their own credentials when first used
+    path = os.path.abspath(os.path.expanduser(value[len("file://"):] if match else value))
+    probe = path
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise ConfigError(key, "is a file, not a folder" if probe == path
+                          else "lies under a file, not a folder")
+    if writable and not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(key, "folder is not writable by this user" if probe == path
+                          else "cannot be created: its parent folder is not writable by this user")
+    return value
+
+
+def check_writable_folder(value: str, key: str) -> str:
+    """``check_folder`` with ``writable``: for where a scan lands."""
+    return check_folder(value, key, writable=True)
+
+
+def check_historical_days(value: int, key: str) -> int:
+    """A number of days from 1 to 3650 (ten years)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_HISTORICAL_DAYS:
+        raise ConfigError(key, f"expected a whole number of days from 1 to {MAX_HISTORICAL_DAYS}")
+    return value
+
+
+def require_writable(cfg: "Config") -> None:
+    """Before a scan writes: the lake root (and a local evidence folder) must be writable."""
+    check_writable_folder(cfg.lake.root, "lake.root")
+    if cfg.evidence.enabled:
+        check_writable_folder(cfg.evidence.target, "evidence.target")
 
 
 def _norm_type(name: str) -> str:

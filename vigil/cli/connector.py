@@ -9,12 +9,12 @@ from vigil.cli.app import app
 from vigil.config import DEFAULT_KEY_SOURCE
 
 
-@app.command()
+@app.command(short_help="Switch a saved connector to a rotated API key.")
 def reauth(
-    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", help="Saved connector to update."),
+    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", metavar="NAME", help="Saved connector to update."),
     key_source: str = typer.Option(
-        DEFAULT_KEY_SOURCE, "--key-source",
-        help="Where the rotated key is: env:VARIABLE or prefect-secret:BLOCK_NAME.",
+        DEFAULT_KEY_SOURCE, "--key-source", metavar="SOURCE",
+        help="prefect-secret:BLOCK_NAME or env:VARIABLE: where the rotated key is.",
     ),
 ) -> None:
     """Swap in a rotated API key; refused unless the new key reaches the connector's org."""
@@ -29,9 +29,9 @@ def reauth(
     typer.echo(f"connector {record.name!r}: key source {record.key_source} verified for org {record.org_id}")
 
 
-@app.command()
+@app.command(short_help="Remove a saved connector (and, with --purge-data, its data).")
 def delete(
-    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", help="Saved connector to delete."),
+    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", metavar="NAME", help="Saved connector to delete."),
     purge_data: bool = typer.Option(False, "--purge-data",
                                     help="Also delete its lake tables, checkpoints, evidence copies "
                                          "and Prefect artifacts."),

@@ -79,15 +79,20 @@ def _table(records: list[dict]) -> None:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
-@app.command("inspect")
+@app.command("inspect", short_help="Scan local files for sensitive data (values masked).")
 def inspect(
-    paths: list[str] = typer.Argument(..., help="Files or folders to scan."),
-    fmt: str = typer.Option("jsonl", "--format", help="jsonl (one object per line) or table."),
-    min_likelihood: str = typer.Option("POSSIBLE", "--min-likelihood",
+    paths: list[str] = typer.Argument(..., metavar="PATH", hidden=True),  # described in the docstring
+    fmt: str = typer.Option("jsonl", "--format", metavar="[jsonl|table]",
+                            help="jsonl (one object per line) or table."),
+    min_likelihood: str = typer.Option("POSSIBLE", "--min-likelihood", metavar="LEVEL",
                                        help="VERY_UNLIKELY, UNLIKELY, POSSIBLE, LIKELY or VERY_LIKELY."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="YAML file of custom detectors/overrides."),
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="PATH",
+                                         help="YAML file of custom detectors/overrides."),
 ) -> None:
-    """Scan local files for sensitive data and print the findings (values masked)."""
+    """Scan local files for sensitive data and print the findings (values masked).
+
+    Each PATH is a file or a folder (every file under it is scanned).
+    """
     from vigil.detect import Engine, load_fingerprint_key
     from vigil.detect.model import LIKELIHOODS
     from vigil.detect.rules import RuleError

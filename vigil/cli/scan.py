@@ -7,14 +7,17 @@ from typing import Optional
 
 import typer
 
-from vigil.cli.app import app
+from vigil.cli.app import app, input_error, validated
+from vigil.config import check_historical_days
 
 scan_app = typer.Typer(help="Scan the organization's content (runs the Prefect flows locally).",
+                       short_help="Scan the organization's content (forward or historical).",
                        no_args_is_help=True)
 app.add_typer(scan_app, name="scan")
 
-ConfigOpt = typer.Option(None, "--config", "-c", help="Config file (TOML or YAML).")
-ConnectorOpt = typer.Option(None, "--connector", help="Name of a connector saved with `vigil connect`.")
+ConfigOpt = typer.Option(None, "--config", "-c", metavar="PATH", help="Config file (TOML or YAML).")
+ConnectorOpt = typer.Option(None, "--connector", metavar="NAME",
+                            help="Name of a connector saved with `vigil connect`.")
 PlainOpt = typer.Option(False, "--no-prefect", help="Run the plain-Python scan (no Prefect run records).")
 WaitOpt = typer.Option(0.0, "--wait", min=0,
                        help="Seconds to wait when another scan of the same kind holds the lake.")
@@ -41,6 +44,18 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "vigil")
 
 
+def _preflight(settings) -> None:
+    """An unwritable lake or evidence folder is reported at once, before Prefect starts."""
+    from vigil.config import ConfigError, check_writable_folder  # noqa: PLC0415
+
+    try:
+        check_writable_folder(settings.binding.lake_root, "lake.root")
+        if settings.binding.evidence != "none":
+            check_writable_folder(settings.binding.evidence, "evidence.target")
+    except ConfigError as exc:
+        input_error(str(exc), 1)
+
+
 def _fail(exc: Exception) -> None:
     typer.secho(f"scan failed: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
@@ -60,6 +75,7 @@ def _run(kind: str, config: str | None, connector: str | None, no_prefect: bool,
     display = TerminalProgress()
     try:
         settings = load_run_settings(config, connector)
+        _preflight(settings)
         days = settings.historical_days if kind == "historical" and days is None else days
         with subscribed(display):
             if no_prefect:
@@ -96,9 +112,10 @@ def forward(config: Optional[str] = ConfigOpt, connector: Optional[str] = Connec
     _report(result)
 
 
-@scan_app.command("historical")
-def historical(days: Optional[int] = typer.Option(None, "--days", "-d", min=1, max=3650,
-                                                  help="Content modified in the last N days "
+@scan_app.command("historical", short_help="Inspect content modified in the last N days.")
+def historical(days: Optional[int] = typer.Option(None, "--days", "-d", metavar="DAYS",
+                                                  callback=validated(check_historical_days, "--days"),
+                                                  help="Content modified in the last DAYS days, 1 to 3650 "
                                                        "(default: historical.days of the config)."),
                config: Optional[str] = ConfigOpt, connector: Optional[str] = ConnectorOpt,
                no_prefect: bool = PlainOpt, wait: float = WaitOpt) -> None:

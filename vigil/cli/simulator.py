@@ -12,16 +12,17 @@ import typer
 from vigil.cli.app import app
 
 simulator_app = typer.Typer(help="Local simulator of Anthropic's Compliance API (see docs/simulator.md).",
+                            short_help="Serve a simulated Compliance API (docs/simulator.md).",
                             no_args_is_help=True)
 app.add_typer(simulator_app, name="simulator")
 
-_SEED = typer.Option(1, "--seed", help="Seed of the synthetic org; the same seed gives the same org.")
-_USERS = typer.Option(25, "--users", min=1, help="Number of users.")
-_CHATS = typer.Option(200, "--chats", min=0, help="Number of chats.")
-_DAYS = typer.Option(30.0, "--days", min=0.5, help="Days of history before now.")
-_LOCAL = typer.Option(6, "--local-sessions", min=0, help="Local (Cowork / Claude Code) sessions.")
-_REMOTE = typer.Option(4, "--remote-sessions", min=0, help="Remote (cloud Cowork) sessions.")
-_SITES = typer.Option(5, "--code-artifacts", min=0, help="Claude Code hosted sites (code artifacts).")
+_SEED = typer.Option(1, "--seed", metavar="N", help="Seed of the synthetic org; the same seed gives the same org.")
+_USERS = typer.Option(25, "--users", min=1, metavar="N", help="Number of users.")
+_CHATS = typer.Option(200, "--chats", min=0, metavar="N", help="Number of chats.")
+_DAYS = typer.Option(30.0, "--days", min=0.5, metavar="DAYS", help="Days of history before now.")
+_LOCAL = typer.Option(6, "--local-sessions", min=0, metavar="N", help="Local (Cowork / Claude Code) sessions.")
+_REMOTE = typer.Option(4, "--remote-sessions", min=0, metavar="N", help="Remote (cloud Cowork) sessions.")
+_SITES = typer.Option(5, "--code-artifacts", min=0, metavar="N", help="Claude Code hosted sites (code artifacts).")
 
 
 def _org(seed: int, users: int, chats: int, days: float, projects: Optional[int], local_sessions: int = 6,
@@ -35,31 +36,32 @@ def _org(seed: int, users: int, chats: int, days: float, projects: Optional[int]
 
 @simulator_app.command("serve")
 def serve(
-    port: int = typer.Option(8600, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one)."),
+    port: int = typer.Option(8600, "--port", min=0, max=65535, metavar="PORT", help="Port on 127.0.0.1 (0 picks a free one)."),
     seed: int = _SEED,
     users: int = _USERS,
     chats: int = _CHATS,
     days: float = _DAYS,
-    projects: Optional[int] = typer.Option(None, "--projects", min=0, help="Number of projects (default: users/3+1)."),
+    projects: Optional[int] = typer.Option(None, "--projects", min=0, metavar="N",
+                                           help="Number of projects (default: users/3+1)."),
     local_sessions: int = _LOCAL,
     remote_sessions: int = _REMOTE,
     code_artifacts: int = _SITES,
-    rpm: int = typer.Option(600, "--rpm", min=1, help="Requests per minute shared by all keys."),
-    remote_rpm: int = typer.Option(120, "--remote-rpm", min=1,
+    rpm: int = typer.Option(600, "--rpm", min=1, metavar="N", help="Requests per minute shared by all keys."),
+    remote_rpm: int = typer.Option(120, "--remote-rpm", min=1, metavar="N",
                                    help="The remote-session endpoints' own requests/minute budget."),
-    key: list[str] = typer.Option([], "--key", help="VALUE:scope,scope (repeatable). Default: one full-read key."),
-    fault_429: float = typer.Option(0.0, "--fault-429", min=0, max=1, help="Fraction of requests answered 429."),
-    fault_500: float = typer.Option(0.0, "--fault-500", min=0, max=1, help="Fraction answered 500 (retryable)."),
-    fault_500_final: float = typer.Option(0.0, "--fault-500-final", min=0, max=1,
+    key: list[str] = typer.Option([], "--key", metavar="SPEC", help="VALUE:scope,scope (repeatable). Default: one full-read key."),
+    fault_429: float = typer.Option(0.0, "--fault-429", min=0, max=1, metavar="FRACTION", help="Fraction of requests answered 429."),
+    fault_500: float = typer.Option(0.0, "--fault-500", min=0, max=1, metavar="FRACTION", help="Fraction answered 500 (retryable)."),
+    fault_500_final: float = typer.Option(0.0, "--fault-500-final", min=0, max=1, metavar="FRACTION",
                                           help="Fraction answered 500 with x-should-retry: false."),
-    fault_503: float = typer.Option(0.0, "--fault-503", min=0, max=1, help="Fraction answered 503."),
-    fault_529: float = typer.Option(0.0, "--fault-529", min=0, max=1, help="Fraction answered 529."),
-    fault_drop: float = typer.Option(0.0, "--fault-drop", min=0, max=1, help="Fraction of dropped connections."),
-    fault_truncate: float = typer.Option(0.0, "--fault-truncate", min=0, max=1, help="Fraction of truncated bodies."),
-    fault_local_503: float = typer.Option(0.0, "--fault-local-503", min=0, max=1,
+    fault_503: float = typer.Option(0.0, "--fault-503", min=0, max=1, metavar="FRACTION", help="Fraction answered 503."),
+    fault_529: float = typer.Option(0.0, "--fault-529", min=0, max=1, metavar="FRACTION", help="Fraction answered 529."),
+    fault_drop: float = typer.Option(0.0, "--fault-drop", min=0, max=1, metavar="FRACTION", help="Fraction of dropped connections."),
+    fault_truncate: float = typer.Option(0.0, "--fault-truncate", min=0, max=1, metavar="FRACTION", help="Fraction of truncated bodies."),
+    fault_local_503: float = typer.Option(0.0, "--fault-local-503", min=0, max=1, metavar="FRACTION",
                                           help="Fraction of local-session calls answered 503 (index unavailable)."),
-    latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, help="Latency added to every request."),
-    fault_seed: int = typer.Option(0, "--fault-seed", help="Seed of the fault draws."),
+    latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, metavar="MS", help="Latency added to every request."),
+    fault_seed: int = typer.Option(0, "--fault-seed", metavar="N", help="Seed of the fault draws."),
 ) -> None:
     """Serve a synthetic organization on 127.0.0.1 until interrupted."""
     import uvicorn
@@ -106,19 +108,20 @@ def serve(
     uvicorn.Server(config).run(sockets=[sock])
 
 
-@simulator_app.command("manifest")
+@simulator_app.command("manifest", short_help="Write the ground truth of the org `serve` would serve.")
 def manifest(
-    out: Path = typer.Option(..., "--out", help="JSON Lines file to write (one planted value per line)."),
+    out: Path = typer.Option(..., "--out", metavar="PATH", help="JSON Lines file to write (one planted value per line)."),
     seed: int = _SEED,
     users: int = _USERS,
     chats: int = _CHATS,
     days: float = _DAYS,
-    projects: Optional[int] = typer.Option(None, "--projects", min=0, help="Number of projects."),
+    projects: Optional[int] = typer.Option(None, "--projects", min=0, metavar="N", help="Number of projects."),
     local_sessions: int = _LOCAL,
     remote_sessions: int = _REMOTE,
     code_artifacts: int = _SITES,
-    kinds: str = typer.Option("all", "--kinds", help="chats (chats, files, artifacts, projects), sessions "
-                                                     "(sessions and code artifacts) or all."),
+    kinds: str = typer.Option("all", "--kinds", metavar="KINDS",
+                              help="chats (chats, files, artifacts, projects), sessions "
+                                   "(sessions and code artifacts) or all."),
 ) -> None:
     """Write the ground truth of the org that `serve` with the same options would serve."""
     from vigil.simulator.org import ground_truth_kinds

@@ -83,17 +83,19 @@ class LakeStorage:
         return sorted(posixpath.basename(e.rstrip("/")) for e in entries)
 
     # -- writing -------------------------------------------------------------------------------
-    def write_atomic(self, path: str, write: Callable[[IO[bytes]], None]) -> None:
+    def write_atomic(self, path: str, write: Callable[[IO[bytes]], None], *, mode: int | None = None) -> None:
         """Create or replace ``path`` so that readers see the old content or the new, never a part.
 
-        ``write`` receives a binary file object and writes the whole content to it.
+        ``write`` receives a binary file object and writes the whole content to it. ``mode``
+        (local disks only) sets the file's permission bits exactly, whatever the umask — from the
+        moment the temporary file exists (e.g. ``0o600`` for private content).
         """
         if self.is_local:
             directory = os.path.dirname(path)
             os.makedirs(directory, exist_ok=True)
             tmp = os.path.join(directory, f".{os.path.basename(path)}.{tmp_owner()}.{uuid.uuid4().hex[:8]}.tmp")
             try:
-                with open(tmp, "wb") as f:
+                with _create(tmp, mode) as f:
                     write(f)
                     f.flush()
                     os.fsync(f.fileno())
@@ -115,9 +117,9 @@ class LakeStorage:
                 os.unlink(staged)
             self.fs.invalidate_cache(posixpath.dirname(path))
 
-    def write_bytes_atomic(self, path: str, data: bytes) -> None:
-        """Atomically create or replace ``path`` with ``data``."""
-        self.write_atomic(path, lambda f: f.write(data))
+    def write_bytes_atomic(self, path: str, data: bytes, *, mode: int | None = None) -> None:
+        """Atomically create or replace ``path`` with ``data`` (``mode``: see ``write_atomic``)."""
+        self.write_atomic(path, lambda f: f.write(data), mode=mode)
 
     def remove(self, paths: list[str]) -> None:
         """Delete files; ones already gone are ignored (a concurrent compaction may race us)."""
@@ -182,6 +184,14 @@ def remove_orphan_tmp_files(storage: LakeStorage, alive: Callable[[int], bool] |
                 except FileNotFoundError:
                     pass
     return removed
+
+
+def _create(path: str, mode: int | None) -> IO[bytes]:
+    if mode is None:
+        return open(path, "wb")  # noqa: SIM115 - the caller closes it
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.fchmod(fd, mode)  # the umask may have cleared bits of ``mode``
+    return os.fdopen(fd, "wb")
 
 
 def _fsync_dir(directory: str) -> None:
