@@ -40,12 +40,9 @@ def test_every_command_has_help(vigil_app):
 
 
 RENDER_ALL_HELP = """
-import importlib, json, sys
-import typer
-from vigil.cli import COMMAND_MODULES
-from vigil.cli.app import app
-for name in COMMAND_MODULES:
-    importlib.import_module("vigil.cli." + name)
+import json, sys
+from vigil.cli import load_commands
+app = load_commands()
 for path in json.loads(sys.argv[1]):
     print("@@ " + " ".join(path), flush=True)
     app([*path, "--help"], prog_name="vigil", standalone_mode=False)

@@ -2,14 +2,21 @@
 
 import importlib
 
-from vigil.cli.app import app
+import typer
+
+from vigil.cli.app import app, tidy_help
 
 COMMAND_MODULES = ("connect", "init", "connector", "simulator", "inspect", "scan", "sql", "incidents",
                    "export", "report")
 
 
-def main() -> None:
-    """Entry point of the ``vigil`` console script."""
+def load_commands() -> typer.Typer:
+    """The whole command line: every command module registered, help text tidied."""
     for name in COMMAND_MODULES:
         importlib.import_module(f"vigil.cli.{name}")
-    app()
+    return tidy_help(app)
+
+
+def main() -> None:
+    """Entry point of the ``vigil`` console script."""
+    load_commands()()

@@ -77,10 +77,12 @@ def ocsf(
 
 @export_app.command("check")
 def check(
-    path: str = typer.Argument(..., help="An OCSF JSON-lines file or URL (.gz read as gzip)."),
+    path: str = typer.Argument(..., metavar="FILE", hidden=True),  # described in the docstring
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Check only the first N events."),
 ) -> None:
-    """Validate an export against the published OCSF schema (offline); exit 1 if any event fails."""
+    """Validate an export against the published OCSF schema (offline); exit 1 if any event fails.
+
+    FILE is an OCSF JSON-lines file or URL (.gz is read as gzip)."""
     import fsspec  # noqa: PLC0415
 
     from vigil.export import OCSF_VERSION, check_lines  # noqa: PLC0415

@@ -138,12 +138,14 @@ def list_cmd(
 
 @incidents_app.command("show")
 def show_cmd(
-    incident: str = typer.Argument(..., help="Incident id (or a unique prefix of at least 4 characters)."),
+    incident: str = typer.Argument(..., metavar="ID", hidden=True),  # described in the docstring
     limit: int = typer.Option(1000, "--limit", "-n", min=1, help="At most this many occurrences."),
     fmt: OutputFormat = FormatOpt,
     lake: Optional[str] = LakeOpt, connector: Optional[str] = ConnectorOpt, config: Optional[Path] = ConfigOpt,
 ) -> None:
-    """An incident, every occurrence (chat title, user, time, masked context, link) and its history."""
+    """An incident, every occurrence (chat title, user, time, masked context, link) and its history.
+
+    ID is the incident id, or a unique prefix of at least 4 characters."""
     from vigil.incidents import TriageError, find_incident, history, occurrences  # noqa: PLC0415
 
     the_lake, cfg = open_lake_and_config(lake, connector, config)
@@ -175,7 +177,7 @@ def show_cmd(
 
 @incidents_app.command("set")
 def set_cmd(
-    incident: str = typer.Argument(..., help="Incident id (or a unique prefix)."),
+    incident: str = typer.Argument(..., metavar="ID", hidden=True),  # described in the docstring
     status: Optional[str] = typer.Option(None, "--status", "-s", help="open, acknowledged, false_positive or resolved."),
     note: Optional[str] = typer.Option(None, "--note", help="A note kept with the change."),
     assignee: Optional[str] = typer.Option(None, "--assignee", help="Who handles it ('' clears)."),
@@ -183,6 +185,8 @@ def set_cmd(
     lake: Optional[str] = LakeOpt, connector: Optional[str] = ConnectorOpt, config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Change an incident's status, assignee or add a note (kept in incident_events).
+
+    ID is the incident id, or a unique prefix.
 
     false_positive suppresses the value under every policy: it alerts nowhere any more."""
     from vigil.incidents import TriageError, set_status  # noqa: PLC0415

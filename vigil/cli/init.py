@@ -18,7 +18,7 @@ def render_config(record: store.ConnectorRecord) -> str:
             .replace("{lake}", record.lake_root).replace("{evidence}", record.evidence))
 
 
-@app.command("init")
+@app.command("init", short_help="Write a commented vigil.toml for a saved connector.")
 def init(
     name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", help="Saved connector the config is for."),
     out: Path = typer.Option(Path("vigil.toml"), "--out", "-o", help="Where to write the config."),

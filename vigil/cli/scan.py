@@ -93,7 +93,10 @@ def _run(kind: str, config: str | None, connector: str | None, no_prefect: bool,
 
             return historical_scan(max_last_modified_days=days, config_path=config, connector=connector,
                                    wait_seconds=wait)
-    except (ConfigError, ConnectorError, CheckpointError, LeaseHeld) as exc:
+    except ConfigError as exc:
+        display.close()
+        input_error(str(exc), 1)
+    except (ConnectorError, CheckpointError, LeaseHeld) as exc:
         display.close()
         _fail(exc)
     finally:
