@@ -171,7 +171,7 @@ def prefect_env(tmp_path: Path, port: int) -> dict[str, str]:
         PREFECT_LOGGING_LEVEL="INFO",
         VIGIL_SCHEDULE_TEST_KEY=default_key(SEED).secret,
         VIGIL_FINGERPRINT_KEY="5d" * 32,
-        VIGIL_CONFIG_DIR=str(tmp_path / "vigil-config"),
+        VIGIL_HOME=str(tmp_path / "vigil-config"),
     )
 
 
