@@ -28,6 +28,7 @@ DEFAULT_MAX_FILE_MB = 25
 MAX_FILE_MB_RANGE = (1, 25)
 DEFAULT_LAKE_ROOT = "data"
 DEFAULT_COMPACT_THRESHOLD = 32
+DEFAULT_LOCAL_LOOKBACK_DAYS = 7
 
 KEY_SOURCE_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|prefect-secret:[a-z0-9][a-z0-9-]*)$")
 _LITERAL_KEY_RE = re.compile(r"sk-ant-[A-Za-z0-9]", re.IGNORECASE)
@@ -105,6 +106,22 @@ class RateSettings:
 
 
 @dataclass(frozen=True)
+class DetectionSettings:
+    """The organization's own detectors: YAML rule files (``vigil inspect --rules`` format),
+    as absolute paths once loaded from a file (relative ones are resolved against its folder)."""
+
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Cowork and Claude Code sessions: local sessions have no ``updated_at``, so each forward
+    scan re-reads those created in the last ``local_lookback_days`` days."""
+
+    local_lookback_days: int = DEFAULT_LOCAL_LOOKBACK_DAYS
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``Config()`` is the default configuration."""
 
@@ -116,6 +133,8 @@ class Config:
     evidence: EvidenceSettings = EvidenceSettings()
     lake: LakeSettings = LakeSettings()
     rate: RateSettings = RateSettings()
+    detection: DetectionSettings = DetectionSettings()
+    sessions: SessionSettings = SessionSettings()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (what a config file would hold); feeds ``parse_config`` back."""
@@ -149,7 +168,8 @@ class Config:
 
 # -- loading -----------------------------------------------------------------------------------
 def load_config(path: str | Path | None) -> Config:
-    """Read and validate a ``.toml``, ``.yaml`` or ``.yml`` file; ``None`` gives the defaults."""
+    """Read and validate a ``.toml``, ``.yaml`` or ``.yml`` file; ``None`` gives the defaults.
+    Relative paths in the file (``detection.rules``) are taken relative to its folder."""
     if path is None:
         return Config()
     path = Path(path)
@@ -170,11 +190,12 @@ def load_config(path: str | Path | None) -> Config:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         detail = str(exc).splitlines()[0] if isinstance(exc, tomllib.TOMLDecodeError) else "invalid syntax"
         raise ConfigError("", f"{path}: not valid {suffix[1:].upper()}{where}: {detail}") from None
-    return parse_config(data)
+    return parse_config(data, base_dir=path.resolve().parent)
 
 
-def parse_config(data: Any) -> Config:
-    """Validate a parsed document (dict) and build the ``Config``."""
+def parse_config(data: Any, base_dir: str | Path | None = None) -> Config:
+    """Validate a parsed document (dict) and build the ``Config``; relative paths are taken
+    relative to ``base_dir`` (default: the working directory)."""
     root = _Table(data, "")
     _refuse_literal_keys(data, "")
     cfg = Config(
@@ -186,6 +207,8 @@ def parse_config(data: Any) -> Config:
         evidence=_evidence(root.table("evidence")),
         lake=_lake(root.table("lake")),
         rate=RateSettings(rpm=root.table("rate").integer("rpm", DEFAULT_RPM, 1, 1_000_000)),
+        detection=_detection(root.table("detection"), Path(base_dir) if base_dir is not None else Path.cwd()),
+        sessions=_sessions(root.table("sessions")),
     )
     root.finish()
     return cfg
@@ -219,8 +242,11 @@ def _scope(t: "_Table") -> Scope:
         if "@" not in user:
             raise ConfigError(f"{chats_t.key('users')}[{i}]", "expected an e-mail address")
     email_regex = chats_t.regex("email_regex")
-    if mode in ("include", "exclude") and not users:
-        raise ConfigError(chats_t.key("users"), f"mode '{mode}' needs at least one e-mail address")
+    groups = chats_t.string_list("groups", ())
+    if groups and mode not in ("include", "exclude"):
+        raise ConfigError(chats_t.key("groups"), "groups need mode 'include' or 'exclude'")
+    if mode in ("include", "exclude") and not (users or groups):
+        raise ConfigError(chats_t.key("users"), f"mode '{mode}' needs at least one e-mail address or group")
     if mode == "regex" and email_regex is None:
         raise ConfigError(chats_t.key("email_regex"), "mode 'regex' needs email_regex")
     chats_t.finish()
@@ -237,9 +263,29 @@ def _scope(t: "_Table") -> Scope:
     proj_t.finish()
     t.finish()
     return Scope(
-        chats=ChatScope(mode=mode, users=tuple(users), email_regex=email_regex),
+        chats=ChatScope(mode=mode, users=tuple(users), email_regex=email_regex, groups=tuple(groups)),
         projects=ProjectScope(mode=pmode, names=tuple(names), ids=tuple(ids), name_regex=name_regex),
     )
+
+
+def _detection(t: "_Table", base_dir: Path) -> DetectionSettings:
+    rules = []
+    for i, entry in enumerate(t.string_list("rules", ())):
+        path = Path(entry).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        if not path.is_file():
+            raise ConfigError(f"{t.key('rules')}[{i}]", f"rules file not found: {path}")
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            raise ConfigError(f"{t.key('rules')}[{i}]", "expected a .yaml or .yml rules file")
+        rules.append(str(path.resolve()))
+    t.finish()
+    return DetectionSettings(rules=tuple(rules))
+
+
+def _sessions(t: "_Table") -> SessionSettings:
+    days = t.integer("local_lookback_days", DEFAULT_LOCAL_LOOKBACK_DAYS, 1, 365)
+    t.finish()
+    return SessionSettings(local_lookback_days=days)
 
 
 def _inspection(t: "_Table") -> InspectionSettings:

@@ -12,17 +12,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.api import ComplianceClient, NotFoundError
-from vigil.api.errors import ApiError, ContentIntegrityError
+from vigil.api.downloads import Download
+from vigil.api.errors import (ApiError, ContentIntegrityError, LocalSessionsUnavailableError,
+                              PermissionDeniedError, RetentionEvaluationError, ServerError, SessionPendingError)
+from vigil.api.models import Session
 
 # One page of chats is one landed batch and one checkpoint: 200 keeps a page's rows small and a
 # crash's replay short, for one extra list request per 1,000 chats (about 0.1% of a scan's requests).
 CHAT_PAGE_SIZE = 200
 ACTIVITY_PAGE_SIZE = 5000  # the API's maxima: activities and projects carry no content
 PROJECT_PAGE_SIZE = 100
+SESSION_PAGE_SIZE = 500  # session lists (metadata only): the API's maximum
+CODE_ARTIFACT_PAGE_SIZE = 100  # the API's maximum
 
 
 class NotFound(Exception):
-    """The object disappeared between listing and fetching (hard delete, retention)."""
+    """The object disappeared between listing and fetching (hard delete, retention).
+
+    ``reason`` is the ledger's skip reason (``rotated_out`` for a code-artifact version that left
+    the kept history)."""
+
+    reason = "not_found"
 
 
 class ObjectUnavailable(Exception):
@@ -49,6 +59,7 @@ class ListPage:
     first_id: str | None = None
     last_id: str | None = None
     request_id: str | None = None
+    note: str | None = None  # why a list could not be read (e.g. local sessions not available)
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ class Fetcher:
     chat_page_size: int = CHAT_PAGE_SIZE
     activity_page_size: int = ACTIVITY_PAGE_SIZE
     project_page_size: int = PROJECT_PAGE_SIZE
+    session_page_size: int = SESSION_PAGE_SIZE
+    code_artifact_page_size: int = CODE_ARTIFACT_PAGE_SIZE
 
     def healthy(self) -> bool:
         """Whether the API answers a cheap request now (after the client's own retries).
@@ -178,6 +191,115 @@ class Fetcher:
             raise NotFound(document_id) from None
         except ApiError as exc:
             raise self._object_failure(exc, document_id) from None
+
+
+    # -- sessions and Claude Code hosted sites (SPEC §9) ---------------------------------------
+    def local_sessions_page(self, *, page: str | None = None, created_gte: str | None = None,
+                            created_lt: str | None = None) -> ListPage:
+        """Local sessions created in a window, newest first. Raises ``CursorExpiredError`` for a
+        page token older than a day (the caller restarts the walk); a list the API cannot give
+        now comes back empty with a ``note``."""
+        pager = self.client.local_sessions(created_at_gte=created_gte, created_at_lt=created_lt,
+                                           limit=self.session_page_size, page=page)
+        try:
+            return _first_page(pager)
+        except LocalSessionsUnavailableError:
+            return ListPage([], None, False, note="local_sessions_unavailable")
+        except RetentionEvaluationError:
+            return ListPage([], None, False, note="listing_incomplete")
+        except PermissionDeniedError:
+            return ListPage([], None, False, note="local_sessions_not_permitted")
+
+    def remote_sessions_page(self, *, page: str | None = None, created_lt: str | None = None) -> ListPage:
+        """Remote (cloud Cowork) sessions, newest first (every session created before ``created_lt``)."""
+        pager = self.client.remote_sessions(created_at_lt=created_lt, limit=self.session_page_size, page=page)
+        try:
+            return _first_page(pager)
+        except PermissionDeniedError:
+            return ListPage([], None, False, note="remote_sessions_not_permitted")
+
+    def code_artifacts_page(self, *, page: str | None = None) -> ListPage:
+        """Claude Code hosted sites by artifact id (no ``updated_at`` filter: the index behind it
+        misses some artifacts, and the complete list is cheap)."""
+        pager = self.client.code_artifacts(limit=self.code_artifact_page_size, page=page)
+        try:
+            return _first_page(pager)
+        except (PermissionDeniedError, NotFoundError):
+            return ListPage([], None, False, note="code_artifacts_not_permitted")
+
+    def session_transcript(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+        """``{"session": …, "messages": [...]}`` (raw) of a local or remote session, tool input
+        and results read at the server maximum.
+
+        Raises ``SessionPendingError`` for a remote session listed as ``pending``, ``NotFound``
+        when the session is gone (aged out, deleted), ``ObjectUnavailable`` when the API keeps
+        failing for this session (5xx, or the persistent retention-evaluation 503)."""
+        session_id = record["id"]
+        try:
+            if kind == "local":
+                transcript = self.client.local_session_transcript(session_id)
+            else:
+                listed = Session.model_validate(record) if record.get("status") else session_id
+                transcript = self.client.remote_session_transcript(listed)
+        except SessionPendingError:
+            raise
+        except NotFoundError:
+            raise NotFound(session_id) from None
+        except RetentionEvaluationError:
+            raise ObjectUnavailable("unavailable", session_id) from None
+        except ApiError as exc:
+            raise self._object_failure(exc, session_id) from None
+        session = _raw(transcript.session) if transcript.session is not None else {}
+        return {"session": session, "messages": [_raw(m) for m in transcript.messages]}
+
+    def code_artifact_version(self, artifact_id: str, version_id: str, max_bytes: int) -> Download:
+        """One version's content as served. A rotated-out version raises ``NotFound`` with
+        ``reason`` ``rotated_out``; one whose upload is still in flight after the client's retries
+        ``ObjectUnavailable("uploading")``; a body cut mid-stream comes back ``truncated``."""
+        try:
+            return self.client.code_artifact_version_content(artifact_id, version_id, max_bytes=max_bytes)
+        except NotFoundError as exc:
+            gone = NotFound(version_id)
+            gone.reason = "rotated_out" if "version" in (exc.message or "").lower() else "not_found"
+            raise gone from None
+        except ApiError as exc:
+            failure = self._object_failure(exc, version_id)
+            if (isinstance(failure, ObjectUnavailable) and isinstance(exc, ServerError) and exc.status == 503
+                    and "upload" in (exc.message or "").lower()):
+                failure = ObjectUnavailable("uploading", version_id)  # the API's 503 for an upload in flight
+            raise failure from None
+
+    # -- the directory and the organization's settings (SPEC §8) ------------------------------
+    def directory(self) -> dict[str, Any]:
+        """Every user of the organization, every group and each group's members (raw records).
+
+        ``groups`` is None when the key may not read groups (``read:compliance_org_data``)."""
+        users = [_raw(u) for u in self.client.org_users()]
+        try:
+            groups = [_raw(g) for g in self.client.groups()]
+        except PermissionDeniedError:
+            return {"users": users, "groups": None, "members": {}}
+        members = {g["id"]: [_raw(m) for m in self.client.group_members(g["id"])] for g in groups}
+        return {"users": users, "groups": groups, "members": members}
+
+    def organization_settings(self) -> list[dict[str, Any]] | None:
+        """The effective settings of every linked organization the key sees (raw), or None when
+        the key may not read them. The parent organization has none (404: skipped)."""
+        try:
+            orgs = [_raw(o) for o in self.client.organizations()]
+        except PermissionDeniedError:
+            return None
+        out = []
+        for org in orgs:
+            try:
+                settings = _raw(self.client.org_settings(org["uuid"]))
+            except NotFoundError:
+                continue
+            except PermissionDeniedError:
+                return None
+            out.append({**settings, "organization_name": org.get("name"),
+                        "organization_id": settings.get("organization_id") or org["uuid"]})
+        return out
 
 
 def _raw(record: Any) -> dict[str, Any]:
