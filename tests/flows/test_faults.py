@@ -39,7 +39,7 @@ def serve(tmp_path, monkeypatch, org):
     servers = []
 
     def serve(name: str):
-        chaos = Chaos(build_app(org, rpm=1_000_000))
+        chaos = Chaos(build_app(org, rpm=1_000_000, code_artifact_max_bytes=256 * 1024))
         server = SimulatorServer(chaos)
         servers.append(server)
         base_url = server.start()

@@ -19,7 +19,7 @@ def served(tmp_path, monkeypatch):
     org = SyntheticOrg.generate(seed=SEED, users=8, chats=25, days=30, now=time.time() - 120)
     monkeypatch.setenv("VIGIL_FLOW_TEST_KEY", default_key(SEED).secret)
     monkeypatch.setenv("VIGIL_FINGERPRINT_KEY", "3c" * 32)
-    with SimulatorServer(build_app(org, rpm=100_000)) as base_url:
+    with SimulatorServer(build_app(org, rpm=100_000, code_artifact_max_bytes=256 * 1024)) as base_url:
         config = tmp_path / "vigil.toml"
         config.write_text(
             "[connector]\n"

@@ -100,13 +100,14 @@ def check_org(client: Any) -> None:
 @contextlib.contextmanager
 def open_session(settings: RunSettings, *, transport: Any = None, workers: int = 8,
                  inspector: Inspector | None = None, chat_page_size: int | None = None,
+                 session_page_size: int | None = None,
                  client_options: dict[str, Any] | None = None, shared_budget: bool = True,
                  ) -> Iterator[ScanSession]:
     """A ready session for one run, closed (client, threads) on exit.
 
     ``transport`` (an httpx transport) lets tests talk to an in-process simulator;
-    ``chat_page_size`` (default 200) and ``client_options`` (extra ``ComplianceClient``
-    arguments such as ``sleep``) are for tests and benchmarks. With ``shared_budget`` the
+    ``chat_page_size`` (default 200), ``session_page_size`` (default 500) and ``client_options``
+    (extra ``ComplianceClient`` arguments such as ``sleep``) are for tests and benchmarks. With ``shared_budget`` the
     client's requests come out of the organization's host-wide budget (``vigil.scan.budget``).
     """
     from vigil.api import ComplianceClient  # noqa: PLC0415
@@ -125,7 +126,9 @@ def open_session(settings: RunSettings, *, transport: Any = None, workers: int =
                               transport=transport, **options)
     lake = Lake(settings.binding.lake_root, storage_options=dict(cfg.lake.storage_options),
                 compact_threshold=cfg.lake.compact_threshold)
-    fetcher = Fetcher(client) if chat_page_size is None else Fetcher(client, chat_page_size=chat_page_size)
+    sizes = {k: v for k, v in (("chat_page_size", chat_page_size), ("session_page_size", session_page_size))
+             if v is not None}
+    fetcher = Fetcher(client, **sizes)
     session = ScanSession(fetcher=fetcher, lake=lake,
                           inspector=inspector or build_inspector(cfg, settings.binding.evidence, record.org_id,
                                                                  settings.rule_set),
