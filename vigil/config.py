@@ -29,6 +29,7 @@ MAX_FILE_MB_RANGE = (1, 25)
 DEFAULT_LAKE_ROOT = "data"
 DEFAULT_COMPACT_THRESHOLD = 32
 DEFAULT_LOCAL_LOOKBACK_DAYS = 7
+DEFAULT_LOCAL_REREAD_MINUTES = 60
 
 KEY_SOURCE_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|prefect-secret:[a-z0-9][a-z0-9-]*)$")
 _LITERAL_KEY_RE = re.compile(r"sk-ant-[A-Za-z0-9]", re.IGNORECASE)
@@ -115,10 +116,13 @@ class DetectionSettings:
 
 @dataclass(frozen=True)
 class SessionSettings:
-    """Cowork and Claude Code sessions: local sessions have no ``updated_at``, so each forward
-    scan re-reads those created in the last ``local_lookback_days`` days."""
+    """Cowork and Claude Code sessions: local sessions have no ``updated_at``, so forward scans
+    re-read those created in the last ``local_lookback_days`` days, at most every
+    ``local_reread_minutes`` minutes (0: every scan); the scans in between read only sessions
+    created since the previous one."""
 
     local_lookback_days: int = DEFAULT_LOCAL_LOOKBACK_DAYS
+    local_reread_minutes: int = DEFAULT_LOCAL_REREAD_MINUTES
 
 
 @dataclass(frozen=True)
@@ -284,8 +288,9 @@ def _detection(t: "_Table", base_dir: Path) -> DetectionSettings:
 
 def _sessions(t: "_Table") -> SessionSettings:
     days = t.integer("local_lookback_days", DEFAULT_LOCAL_LOOKBACK_DAYS, 1, 365)
+    reread = t.integer("local_reread_minutes", DEFAULT_LOCAL_REREAD_MINUTES, 0, 7 * 24 * 60)
     t.finish()
-    return SessionSettings(local_lookback_days=days)
+    return SessionSettings(local_lookback_days=days, local_reread_minutes=reread)
 
 
 def _inspection(t: "_Table") -> InspectionSettings:

@@ -53,6 +53,16 @@ def test_historical_then_forward_flow(served):
     found = lake.query("SELECT DISTINCT object_id FROM findings").column("object_id").to_pylist()
     assert set(found) & planted_ids
     assert lake.query("SELECT count(*) AS n FROM findings").column("n")[0].as_py() == result["counts"]["findings"]
+    # Sessions of every surface and Claude Code sites went through the same Prefect tasks.
+    kinds = {r["object_kind"]: r["n"] for r in lake.query(
+        "SELECT object_kind, count(*) AS n FROM findings GROUP BY ALL").to_pylist()}
+    assert kinds.get("local_session_message") and kinds.get("remote_session_message")
+    assert kinds.get("code_artifact_version")
+    surfaces = set(lake.query("SELECT DISTINCT product_surface FROM findings WHERE session_id IS NOT NULL")
+                   .column("product_surface").to_pylist())
+    assert {"cowork", "claude_code", "cowork_remote"} <= surfaces
+    assert lake.query("SELECT count(*) AS n FROM posture_snapshots").column("n")[0].as_py() == 2
+    assert lake.query("SELECT rules_version FROM scan_runs").column("rules_version")[0].as_py()
 
     arts = _artifacts(state.state_details.flow_run_id)
     assert "objects scanned" in arts["historical-scan-summary-default"].data

@@ -221,6 +221,7 @@ def test_directory_and_posture_are_landed(scanned):
 def test_forward_scan_after_admin_changes_inspects_only_the_new_content(scanned):
     sim, first = scanned
     org = sim.org
+    sim.settings["sessions"] = {"local_reread_minutes": 0}  # re-read the trailing window every scan
     idle = sim.scan("forward")
     assert idle.counts["objects_scanned"] == 0 and idle.counts["findings"] == 0
     assert idle.status == "completed"
@@ -277,6 +278,36 @@ def test_forward_scan_after_admin_changes_inspects_only_the_new_content(scanned)
         f"SELECT object_key FROM objects WHERE scan_run_id IN ('{first.run_id}', '{idle.run_id}')")}
     again = {r["object_key"] for r in sim.rows(f"SELECT object_key FROM objects WHERE scan_run_id = '{run}'")}
     assert not earlier & again
+
+
+def test_forward_scans_read_new_local_sessions_at_once_and_grown_ones_at_the_next_full_walk(scanned):
+    sim, _ = scanned
+    org = sim.org
+    full = sim.scan("forward")  # the first forward scan re-reads every session of its window
+    listed = full.counts["local_sessions_seen"]
+    recent = [s for s in org.local_sessions if org.local_created(s) and org.clock() - org.local_created(s) < 3 * 86400]
+    old = recent[0]  # created in the trailing window (7 days), before the last walk
+    grown = org.add_local_session_messages(old.id, [{"role": "user", "text": "one more question"}])
+    new = org.add_local_session(user=org.users[1].id, messages=[{"role": "user", "text": "hello"}])
+
+    cheap = sim.scan("forward")  # within the re-read interval: only sessions created since the last walk
+    assert cheap.counts["local_sessions_seen"] == 1 < listed
+    landed = {r["object_id"] for r in sim.rows(f"SELECT object_id FROM objects WHERE scan_run_id = "
+                                               f"'{cheap.run_id}' AND object_kind = 'local_session_message'")}
+    new_messages = {m["id"] for _, m, _ in org.sessions.local_messages(org.local_session(new))}
+    assert landed == new_messages
+
+    store = sim.lake.checkpoints("forward", org_id=org.parent.uuid)
+    state = store.load()
+    state["local_sessions"]["last_full"] = "2000-01-01T00:00:00Z"  # the re-read interval has passed
+    store.save(state)
+    reread = sim.scan("forward")
+    in_window = [s for s in org.local_sessions if org.local_created(s)
+                 and org.clock() - org.local_created(s) < 7 * 86400]
+    assert reread.counts["local_sessions_seen"] == len(in_window) > 1
+    landed = {r["object_id"] for r in sim.rows(f"SELECT object_id FROM objects WHERE scan_run_id = "
+                                               f"'{reread.run_id}' AND object_kind = 'local_session_message'")}
+    assert landed == set(grown)
 
 
 def test_making_a_site_public_reinspects_its_published_version(scanned):

@@ -44,7 +44,8 @@ class ScanSession:
     clock: Callable[[], datetime] = utc_now
     ledger: Ledger | None = None  # loaded by start_run
     pool: WorkerPool | None = None
-    local_session_lookback: timedelta = timedelta(days=7)  # forward re-read of local sessions
+    local_session_lookback: timedelta = timedelta(days=7)  # forward re-read of local sessions ...
+    local_session_reread: timedelta = timedelta(minutes=60)  # ... at most this often
 
     def __post_init__(self) -> None:
         self._projects: dict[str, str | None] = {}

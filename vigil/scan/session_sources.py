@@ -10,7 +10,7 @@ Cursors (the checkpoint state of each source):
 | source | forward scan | historical scan |
 |---|---|---|
 | ``directory``, ``posture`` | the whole directory / every linked org's settings, each run | the same |
-| ``local_sessions`` | ``created_at.gte`` = the earlier of (now − ``sessions.local_lookback_days``) and the start of the previous walk (first run: the forward window's start); page tokens within a walk; an expired token restarts it | ``created_at`` in [window start − lookback, window end) |
+| ``local_sessions`` | first run: ``created_at.gte`` = the window's start; then, when the last full walk is ``sessions.local_reread_minutes`` old, a full walk from the earlier of (now − ``sessions.local_lookback_days``) and the previous walk's start, else only sessions created since the previous walk began (− 5 min); page tokens within a walk; an expired token restarts it | ``created_at`` in [window start − lookback, window end) |
 | ``remote_sessions`` | every session, newest first (page tokens); those with ``updated_at`` ≥ the first forward window's start whose ``updated_at`` is not in the ledger are read | ``created_at.lt`` = window end; ``updated_at`` ≥ window start |
 | ``code_artifacts`` | every artifact (page tokens); every listed version not in the ledger | artifacts with ``updated_at`` in the window (or none) |
 | ``session_retries`` | sessions whose transcript an earlier scan could not read, from the ledger | — |
@@ -34,6 +34,7 @@ from vigil.scan.sources import SOURCE_KINDS, Source, _RetrySource, iso
 
 NOTE = "_note"  # a record standing for "this list could not be read", carried to inspect
 RESTARTED = "cursor_restarted"  # a local-session walk whose page token had expired
+NEW_OVERLAP = timedelta(minutes=5)  # local sessions indexed late, or created as the last walk began
 LIST_FAILURES = frozenset({"listing_incomplete"})  # notes that make the run completed_with_skips
 
 
@@ -133,13 +134,22 @@ class PostureSource(SelfInspectingSource):
 
 # -- sessions and hosted sites ------------------------------------------------------------------
 class LocalSessionSource(_PageTokenWalk):
-    """Local sessions (Cowork in Claude Desktop, Claude Code) created in a trailing window."""
+    """Local sessions (Cowork in Claude Desktop, Claude Code) created in a trailing window.
+
+    They have no ``updated_at``: a session that grew is only seen by reading it again. A forward
+    scan re-reads every session created in the last ``lookback`` (a *full* walk) when the last
+    full walk is ``reread`` old; in between, it reads the sessions created since the previous
+    walk began (minus ``NEW_OVERLAP``), so new sessions cost one request each and growth is
+    seen within ``reread``.
+    """
 
     name = "local_sessions"
     lookback = timedelta(days=7)
+    reread = timedelta(minutes=60)
 
     def prepare(self, session: Any) -> None:
         self.lookback = session.local_session_lookback
+        self.reread = session.local_session_reread
 
     def _bounds(self, state: Mapping[str, Any]) -> tuple[str, str | None]:
         if "gte" in state:  # a walk in progress keeps its filters (page tokens are bound to them)
@@ -147,8 +157,18 @@ class LocalSessionSource(_PageTokenWalk):
         if self.historical:
             return iso(self.window.start - self.lookback), iso(self.window.end) if self.window.end else None
         previous = parse_time(state.get("last_walk"))
-        trailing = self.run_started - self.lookback
-        return iso(min(previous, trailing) if previous else self.window.start), None
+        if previous is None:
+            return iso(self.window.start), None
+        if self._full(state):
+            return iso(min(previous, self.run_started - self.lookback)), None
+        return iso(previous - NEW_OVERLAP), None
+
+    def _full(self, state: Mapping[str, Any]) -> bool:
+        """Whether this forward walk re-reads the whole trailing window."""
+        if "full" in state:
+            return bool(state["full"])
+        last_full = parse_time(state.get("last_full"))
+        return last_full is None or self.run_started - last_full >= self.reread
 
     def fetch(self, session: Any, state: Mapping[str, Any]) -> ListPage:
         gte, lt = self._bounds(state)
@@ -163,6 +183,8 @@ class LocalSessionSource(_PageTokenWalk):
     def advance(self, state: Mapping[str, Any], page: ListPage) -> dict[str, Any]:
         new = super().advance(state, page)
         new["gte"], new["lt"] = self._bounds(state)
+        if not self.historical:
+            new["full"] = self._full(state)
         if page.note == RESTARTED:
             new["walk_started"] = iso(self.run_started)
         return new
@@ -170,7 +192,8 @@ class LocalSessionSource(_PageTokenWalk):
     def finish(self, state: Mapping[str, Any]) -> dict[str, Any]:
         if self.historical:
             return dict(state)
-        return {"last_walk": state.get("walk_started") or iso(self.run_started)}
+        walked = state.get("walk_started") or iso(self.run_started)
+        return {"last_walk": walked, "last_full": walked if state.get("full", True) else state.get("last_full")}
 
     def in_scope(self, session: Any, record: Mapping[str, Any]) -> bool:
         return session.owner_in_scope(*session_owner(record))
