@@ -354,8 +354,8 @@ def test_a_version_still_uploading_is_skipped_and_read_later(scanned):
     assert sim.rows(f"SELECT 1 FROM findings WHERE object_version = '{version}' AND infotype = 'GITHUB_TOKEN'")
 
 
-@pytest.mark.parametrize("kind", ["local", "remote"])
-def test_a_session_transcript_that_keeps_failing_is_skipped_and_healed(make_sim, kind):
+@pytest.mark.parametrize("kind,fault", [("local", "500"), ("remote", "500"), ("local", "retention")])
+def test_a_session_transcript_that_keeps_failing_is_skipped_and_healed(make_sim, kind, fault):
     clean = make_sim(seed=52, users=8, chats=6, local_sessions=8, remote_sessions=5, code_artifacts=1)
     clean.scan("historical", days=30)
     org = clean.org
@@ -368,7 +368,10 @@ def test_a_session_transcript_that_keeps_failing_is_skipped_and_healed(make_sim,
     else:
         target = next(s for s in org.remote_sessions if s.status != "pending")
     sim = make_sim(org=org)
-    sim.chaos.fail_object(target.id, "500")
+    if fault == "500":
+        sim.chaos.fail_object(target.id, "500")
+    else:  # the persistent 503 "cannot currently evaluate retention overrides for this session"
+        org.set_local_session_retention_error(target.id, True)
     first = sim.scan("historical", days=30)
     assert first.status == "completed_with_skips" and first.skipped["unavailable"] == 1
     container = f"{kind}_session"
@@ -377,6 +380,8 @@ def test_a_session_transcript_that_keeps_failing_is_skipped_and_healed(make_sim,
     assert not sim.rows(f"SELECT 1 FROM findings WHERE session_id = '{target.id}'")
 
     sim.chaos.heal()
+    if fault == "retention":
+        org.set_local_session_retention_error(target.id, False)
     healed = sim.scan("forward")
     assert healed.status == "completed" and not healed.retry_later
     if kind == "local":

@@ -226,7 +226,8 @@ class RemoteSessionSource(_PageTokenWalk):
 
     def in_scope(self, session: Any, record: Mapping[str, Any]) -> bool:
         project = record.get("claude_project_id")
-        if project and not session.scope.projects.includes(project, session.project_name(project)):
+        projects = session.scope.projects
+        if project and projects.mode != "all" and not projects.includes(project, session.project_name(project)):
             return False
         return session.owner_in_scope(*session_owner(record))
 
