@@ -214,7 +214,8 @@ def test_directory_and_posture_are_landed(scanned):
     # A second scan with nothing changed lands no directory row again and no posture change.
     again = sim.scan("forward")
     assert again.counts["posture_changes"] == 0
-    assert sim.rows(f"SELECT count(*) n FROM users_all WHERE scan_run_id = '{again.run_id}'")[0]["n"] == 0
+    for table in ("users", "groups", "group_members"):
+        assert sim.rows(f"SELECT count(*) n FROM {table}_all WHERE scan_run_id = '{again.run_id}'")[0]["n"] == 0
     assert sim.rows(f"SELECT count(*) n FROM posture_snapshots WHERE scan_run_id = '{again.run_id}'")[0]["n"] == 2
 
 
