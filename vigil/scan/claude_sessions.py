@@ -27,7 +27,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vigil.api.errors import SessionPendingError
 from vigil.scan.batch import Batch
 from vigil.scan.claims import Claims
 from vigil.scan.fetch import NotFound, ObjectUnavailable
@@ -84,10 +83,8 @@ def fetch_session(session: Any, claims: Claims, kind: str, record: Mapping[str, 
         return _container_skip(work, container, ctx, "pending")
     try:
         transcript = session.fetcher.session_transcript(kind, dict(record))
-    except SessionPendingError:
-        return _container_skip(work, container, ctx, "pending")
     except (NotFound, ObjectUnavailable) as exc:
-        return _container_skip(work, container, ctx, getattr(exc, "reason", "not_found"))
+        return _container_skip(work, container, ctx, exc.reason)
     work.counts[f"{kind}_sessions_fetched"] += 1
     merged = {**(transcript["session"] or {}), **{k: v for k, v in record.items() if v is not None}}
     ctx = session_context(session, merged, kind)
