@@ -155,7 +155,10 @@ def report(floor: dict, lifted: list[dict]) -> str:
         "`minimum` counts what any correct scan must request: one list page per 1,000 chats, 5,000",
         "activities and 100 projects; per project its detail and one attachment page; one transcript",
         "per chat; one download per distinct file, generated file and artifact version (minus those",
-        "skipped as too large from their listed size) and per project document. Anything above it",
+        "skipped as too large from their listed size) and per project document; the directory (one",
+        "page per 1,000 users, the groups, each group's members) and the posture (the organizations,",
+        "each one's settings); one list page per 500 sessions, one transcript per session read, one",
+        "page per 100 code artifacts and one download per site version. Anything above it",
         "(project-name lookups for chats whose project was not updated in the window, retries) is overhead.",
     ]
     return "\n".join(lines) + "\n"
