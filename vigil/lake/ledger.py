@@ -32,7 +32,8 @@ import pyarrow.compute as pc
 
 from vigil.lake.ids import object_key
 
-RETRYABLE_REASONS = frozenset({"integrity", "unavailable"})
+# ``uploading``: a code-artifact version whose upload was still in flight (issue 12).
+RETRYABLE_REASONS = frozenset({"integrity", "unavailable", "uploading"})
 DEFAULT_MAX_ATTEMPTS = 3
 
 
