@@ -2,7 +2,8 @@
 
 Each file is read through ``vigil.extract.extract`` (documents, archives, mail …); every text
 segment is scanned. JSONL output has one object per finding, and one ``{doc, locator, skipped}``
-object per input or archive member that could not be read. Exit status 0 means the scan ran
+object per input or archive member that could not be read. Progress (a live line on a terminal)
+and a closing summary by file and severity go to stderr, so stdout stays machine-readable. Exit status 0 means the scan ran
 (findings or not); 2 means a path is missing or an option is invalid.
 """
 
@@ -66,14 +67,15 @@ def inspect_paths(paths: list[str], engine, extract=None) -> Iterator[dict]:  # 
 
 
 def _table(records: list[dict]) -> None:
-    """Aligned plain-text columns (never truncated, so paths and locators stay whole)."""
-    header = ("doc", "locator", "infotype", "likelihood", "severity", "masked")
+    """Aligned plain-text columns (never truncated, so paths and locators stay whole); the masked
+    context is last, with line breaks shown as spaces."""
+    header = ("doc", "locator", "infotype", "likelihood", "severity", "masked", "context")
     rows = [header]
     for r in records:
         if "skipped" in r:
-            rows.append((r["doc"], r["locator"], f"skipped: {r['skipped']}", "", "", ""))
+            rows.append((r["doc"], r["locator"], f"skipped: {r['skipped']}", "", "", "", ""))
         else:
-            rows.append(tuple(str(r[k]) for k in header))
+            rows.append(tuple(" ".join(str(r.get(k) or "").split()) for k in header))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -88,6 +90,7 @@ def inspect(
                                        help="VERY_UNLIKELY, UNLIKELY, POSSIBLE, LIKELY or VERY_LIKELY."),
     rules: Optional[Path] = typer.Option(None, "--rules", metavar="PATH",
                                          help="YAML file of custom detectors/overrides."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line and no summary on stderr."),
 ) -> None:
     """Scan local files for sensitive data and print the findings (values masked).
 
@@ -115,10 +118,35 @@ def inspect(
     except (RuleError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    records = inspect_paths(paths, engine)
+    from vigil.cli.inspect_progress import InspectProgress, InspectTally
+
+    files = [(given if file == Path(given) else str(file), file) for given in paths for file in _files(Path(given))]
+    tally = InspectTally(len(files))
+    progress = None if quiet else InspectProgress(tally)
+    table_rows: list[dict] = []
+    try:
+        for doc, file in files:
+            for record in inspect_paths([doc], engine):
+                tally.add(record)
+                if fmt == "table":
+                    table_rows.append(record)
+                else:
+                    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            tally.file_done(_size(file))
+            if progress is not None:
+                progress.update()
+    finally:
+        if progress is not None:
+            progress.stop()
     if fmt == "table":
-        _table(list(records))
-        return
-    out = sys.stdout
-    for record in records:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        _table(table_rows)
+    sys.stdout.flush()
+    if progress is not None:
+        progress.print_summary()
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
