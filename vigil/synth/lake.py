@@ -168,7 +168,8 @@ def synthetic_findings(n: int, *, days: int = 90, users: int = 2_000, chats: int
         "landed_at": _ts(now, landed_s),
     }
     columns["end"] = pc.add(columns["start"], pa.scalar(20, pa.int64()))
-    return pa.table(columns, schema=TABLES["findings"].schema)
+    schema = TABLES["findings"].schema  # columns not generated here (sessions, sites, …) stay null
+    return pa.table({f.name: columns.get(f.name, pa.nulls(n, f.type)) for f in schema}, schema=schema)
 
 
 def synthetic_objects(findings: pa.Table, *, clean_ratio: float = 1.5, skipped_ratio: float = 0.06,
