@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Exact versions known to work together (see docs/dependencies.md); pyproject.toml keeps ranges.
+CONSTRAINTS := constraints.txt
 
 .PHONY: install test demo bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,10 +24,11 @@ demo: install
 	$(PY) -m vigil.demo
 
 bench: install
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev,bench]'
 	$(PY) bench/detect.py
 	$(PY) bench/extract.py
 	$(PY) bench/scan.py
+	$(PY) bench/incidents.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

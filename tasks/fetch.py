@@ -6,17 +6,16 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 
-from tasks.retry import transient_api_error
+from tasks.retry import OUTAGE_RETRY_DELAYS, transient_error
+from vigil.scan import steps
 from vigil.scan.fetch import ListPage
-from vigil.scan.runner import Steps
 
 
-@task(name="fetch-page", task_run_name="fetch-{source_name}-page",
-      retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5,
-      retry_condition_fn=transient_api_error, timeout_seconds=600,
+@task(name="fetch-page", task_run_name="fetch-{source.name}-page",
+      retries=len(OUTAGE_RETRY_DELAYS), retry_delay_seconds=OUTAGE_RETRY_DELAYS, retry_jitter_factor=0.3,
+      retry_condition_fn=transient_error, timeout_seconds=900,
       cache_policy=NO_CACHE, cache_result_in_memory=False)
-def fetch_page(session: Any, source: Any, state: dict[str, Any], source_name: str) -> ListPage:
-    """One list request for ``source`` resuming from ``state``."""
-    return Steps().fetch(session, source, state)
+def fetch_page(run: Any, source: Any, state: dict[str, Any]) -> ListPage:
+    """One list request for ``source`` resuming from ``state`` (see ``vigil.scan.steps``)."""
+    return steps.fetch_page(run, source, state)

@@ -8,27 +8,42 @@ errors (a misplaced API key must not end up in a log). docs/configuration.md lis
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
+import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import fsspec
 import yaml
+from pydantic import Field
 
 from vigil.scope import CHAT_MODES, PROJECT_MODES, ChatScope, ProjectScope, Scope
+
+if TYPE_CHECKING:
+    from vigil.alerts.settings import AlertsSettings
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_KEY_SOURCE = "env:ANTHROPIC_COMPLIANCE_API_KEY"
 DEFAULT_RPM = 540
 DEFAULT_HISTORICAL_DAYS = 30
+MAX_HISTORICAL_DAYS = 3650
 DEFAULT_MAX_FILE_MB = 25
 MAX_FILE_MB_RANGE = (1, 25)
 DEFAULT_LAKE_ROOT = "data"
 DEFAULT_COMPACT_THRESHOLD = 32
+DEFAULT_LOCAL_LOOKBACK_DAYS = 7
+DEFAULT_LOCAL_REREAD_MINUTES = 60
 
+# A flow parameter type: Prefect validates it (and publishes the range in the deployment's schema).
+HistoricalDays = Annotated[int, Field(ge=1, le=MAX_HISTORICAL_DAYS)]
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")  # plain http only to these (a local simulator)
+_TAGGED_ORG_RE = re.compile(r"^org_[A-Za-z0-9]+$")
+_URL_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 KEY_SOURCE_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|prefect-secret:[a-z0-9][a-z0-9-]*)$")
 _LITERAL_KEY_RE = re.compile(r"sk-ant-[A-Za-z0-9]", re.IGNORECASE)
 _SECRET_KEY_NAMES = {"api_key", "apikey", "key", "secret", "token", "password",
@@ -105,6 +120,38 @@ class RateSettings:
 
 
 @dataclass(frozen=True)
+class ExportSettings:
+    """Optional SIEM export after each forward scan: OCSF JSON lines under ``ocsf_target``."""
+
+    ocsf_target: str = "none"
+    gzip: bool = False
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return self.ocsf_target != "none"
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """The organization's own detectors: YAML rule files (``vigil inspect --rules`` format),
+    as absolute paths once loaded from a file (relative ones are resolved against its folder)."""
+
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Cowork and Claude Code sessions: local sessions have no ``updated_at``, so forward scans
+    re-read those created in the last ``local_lookback_days`` days, at most every
+    ``local_reread_minutes`` minutes (0: every scan); the scans in between read only sessions
+    created since the previous one."""
+
+    local_lookback_days: int = DEFAULT_LOCAL_LOOKBACK_DAYS
+    local_reread_minutes: int = DEFAULT_LOCAL_REREAD_MINUTES
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``Config()`` is the default configuration."""
 
@@ -116,6 +163,10 @@ class Config:
     evidence: EvidenceSettings = EvidenceSettings()
     lake: LakeSettings = LakeSettings()
     rate: RateSettings = RateSettings()
+    export: ExportSettings = ExportSettings()
+    alerts: "AlertsSettings" = field(default_factory=lambda: _alerts(_Table(None, "alerts")))
+    detection: DetectionSettings = DetectionSettings()
+    sessions: SessionSettings = SessionSettings()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (what a config file would hold); feeds ``parse_config`` back."""
@@ -149,7 +200,8 @@ class Config:
 
 # -- loading -----------------------------------------------------------------------------------
 def load_config(path: str | Path | None) -> Config:
-    """Read and validate a ``.toml``, ``.yaml`` or ``.yml`` file; ``None`` gives the defaults."""
+    """Read and validate a ``.toml``, ``.yaml`` or ``.yml`` file; ``None`` gives the defaults.
+    Relative paths in the file (``detection.rules``) are taken relative to its folder."""
     if path is None:
         return Config()
     path = Path(path)
@@ -170,28 +222,41 @@ def load_config(path: str | Path | None) -> Config:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         detail = str(exc).splitlines()[0] if isinstance(exc, tomllib.TOMLDecodeError) else "invalid syntax"
         raise ConfigError("", f"{path}: not valid {suffix[1:].upper()}{where}: {detail}") from None
-    return parse_config(data)
+    return parse_config(data, base_dir=path.resolve().parent)
 
 
-def parse_config(data: Any) -> Config:
-    """Validate a parsed document (dict) and build the ``Config``."""
+def parse_config(data: Any, base_dir: str | Path | None = None) -> Config:
+    """Validate a parsed document (dict) and build the ``Config``; relative paths are taken
+    relative to ``base_dir`` (default: the working directory)."""
     root = _Table(data, "")
     _refuse_literal_keys(data, "")
     cfg = Config(
         connector=_connector(root.table("connector")),
         scope=_scope(root.table("scope")),
         forward=ForwardSettings(enabled=root.table("forward").boolean("enabled", True)),
-        historical=HistoricalSettings(days=root.table("historical").integer("days", DEFAULT_HISTORICAL_DAYS, 1, 3650)),
+        historical=HistoricalSettings(days=root.table("historical").integer(
+            "days", DEFAULT_HISTORICAL_DAYS, 1, MAX_HISTORICAL_DAYS)),
         inspection=_inspection(root.table("inspection")),
         evidence=_evidence(root.table("evidence")),
         lake=_lake(root.table("lake")),
         rate=RateSettings(rpm=root.table("rate").integer("rpm", DEFAULT_RPM, 1, 1_000_000)),
+        export=_export(root.table("export")),
+        alerts=_alerts(root.table("alerts")),
+        detection=_detection(root.table("detection"), Path(base_dir) if base_dir is not None else Path.cwd()),
+        sessions=_sessions(root.table("sessions")),
     )
     root.finish()
     return cfg
 
 
 # -- sections ----------------------------------------------------------------------------------
+def _alerts(t: "_Table") -> "AlertsSettings":
+    """The ``[alerts]`` section, validated by its own module (docs/alerts.md)."""
+    from vigil.alerts.settings import parse_alerts  # noqa: PLC0415 - it imports this module
+
+    return parse_alerts(t)
+
+
 def _connector(t: "_Table") -> ConnectorSettings:
     for name in _SECRET_KEY_NAMES:
         if name in t.data:
@@ -200,10 +265,10 @@ def _connector(t: "_Table") -> ConnectorSettings:
     key_source = t.string("key_source", DEFAULT_KEY_SOURCE)
     if not KEY_SOURCE_RE.match(key_source):
         raise ConfigError(t.key("key_source"), "expected 'env:VARIABLE' or 'prefect-secret:BLOCK_NAME'")
-    base_url = t.string("base_url", DEFAULT_BASE_URL)
-    if not re.match(r"^https?://[^/\s]+", base_url):
-        raise ConfigError(t.key("base_url"), "expected an http(s) URL")
+    base_url = check_base_url(t.string("base_url", DEFAULT_BASE_URL), t.key("base_url"))
     org_id = t.string("org_id", None)
+    if org_id is not None:
+        org_id = check_org_id(org_id, t.key("org_id"))
     name = t.string("name", "default")
     if not re.match(r"^[A-Za-z0-9_.-]+$", name):
         raise ConfigError(t.key("name"), "expected letters, digits, '.', '_' or '-'")
@@ -219,8 +284,11 @@ def _scope(t: "_Table") -> Scope:
         if "@" not in user:
             raise ConfigError(f"{chats_t.key('users')}[{i}]", "expected an e-mail address")
     email_regex = chats_t.regex("email_regex")
-    if mode in ("include", "exclude") and not users:
-        raise ConfigError(chats_t.key("users"), f"mode '{mode}' needs at least one e-mail address")
+    groups = chats_t.string_list("groups", ())
+    if groups and mode not in ("include", "exclude"):
+        raise ConfigError(chats_t.key("groups"), "groups need mode 'include' or 'exclude'")
+    if mode in ("include", "exclude") and not (users or groups):
+        raise ConfigError(chats_t.key("users"), f"mode '{mode}' needs at least one e-mail address or group")
     if mode == "regex" and email_regex is None:
         raise ConfigError(chats_t.key("email_regex"), "mode 'regex' needs email_regex")
     chats_t.finish()
@@ -237,9 +305,30 @@ def _scope(t: "_Table") -> Scope:
     proj_t.finish()
     t.finish()
     return Scope(
-        chats=ChatScope(mode=mode, users=tuple(users), email_regex=email_regex),
+        chats=ChatScope(mode=mode, users=tuple(users), email_regex=email_regex, groups=tuple(groups)),
         projects=ProjectScope(mode=pmode, names=tuple(names), ids=tuple(ids), name_regex=name_regex),
     )
+
+
+def _detection(t: "_Table", base_dir: Path) -> DetectionSettings:
+    rules = []
+    for i, entry in enumerate(t.string_list("rules", ())):
+        path = Path(entry).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        if not path.is_file():
+            raise ConfigError(f"{t.key('rules')}[{i}]", f"rules file not found: {path}")
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            raise ConfigError(f"{t.key('rules')}[{i}]", "expected a .yaml or .yml rules file")
+        rules.append(str(path.resolve()))
+    t.finish()
+    return DetectionSettings(rules=tuple(rules))
+
+
+def _sessions(t: "_Table") -> SessionSettings:
+    days = t.integer("local_lookback_days", DEFAULT_LOCAL_LOOKBACK_DAYS, 1, 365)
+    reread = t.integer("local_reread_minutes", DEFAULT_LOCAL_REREAD_MINUTES, 0, 7 * 24 * 60)
+    t.finish()
+    return SessionSettings(local_lookback_days=days, local_reread_minutes=reread)
 
 
 def _inspection(t: "_Table") -> InspectionSettings:
@@ -262,9 +351,22 @@ def _evidence(t: "_Table") -> EvidenceSettings:
     if not target.strip():
         raise ConfigError(t.key("target"), "expected 'none', a folder or an fsspec URL")
     _check_url(target, t.key("target"))
+    if target.strip() != "none":
+        check_folder(target, t.key("target"))
     options = _storage_options(t)
     t.finish()
     return EvidenceSettings(target=target, storage_options=options)
+
+
+def _export(t: "_Table") -> ExportSettings:
+    target = t.string("ocsf_target", "none")
+    if not target.strip():
+        raise ConfigError(t.key("ocsf_target"), "expected 'none', a folder or an fsspec URL")
+    _check_url(target, t.key("ocsf_target"))
+    gzip = t.boolean("gzip", False)
+    options = _storage_options(t)
+    t.finish()
+    return ExportSettings(ocsf_target=target, gzip=gzip, storage_options=options)
 
 
 def _lake(t: "_Table") -> LakeSettings:
@@ -272,6 +374,7 @@ def _lake(t: "_Table") -> LakeSettings:
     if not root.strip():
         raise ConfigError(t.key("root"), "expected a folder or an fsspec URL")
     _check_url(root, t.key("root"))
+    check_folder(root, t.key("root"))
     threshold = t.integer("compact_threshold", DEFAULT_COMPACT_THRESHOLD, 0, 100_000)
     options = _storage_options(t)
     t.finish()
@@ -289,9 +392,76 @@ def _storage_options(t: "_Table") -> dict[str, Any]:
 
 
 def _check_url(value: str, key: str) -> None:
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+    match = _URL_SCHEME_RE.match(value)
     if match and match.group(1) not in fsspec.available_protocols():
         raise ConfigError(key, f"unknown storage protocol '{match.group(1)}'")
+
+
+# -- checks shared with the command line (``key`` is then the option, e.g. ``--org-id``) -------
+def check_org_id(value: str, key: str) -> str:
+    """The organization UUID (lowercase) or ``org_…`` tagged id; ``ConfigError`` otherwise."""
+    value = value.strip()
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        pass
+    if _TAGGED_ORG_RE.match(value):
+        return value
+    raise ConfigError(key, "expected the organization UUID (8-4-4-4-12 hex digits, from the "
+                      "claude.ai organization settings) or its org_... id")
+
+
+def check_base_url(value: str, key: str) -> str:
+    """An https URL, or http to a loopback host (a local simulator); no trailing slash."""
+    try:
+        parts = urllib.parse.urlsplit(value.strip())
+        host = parts.hostname
+    except ValueError:
+        host = parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(key, "expected an http(s) URL with a host")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise ConfigError(key, "plain http is allowed only to 127.0.0.1, localhost or [::1] (a local "
+                          "simulator); use https, the API key must not cross a network in the clear")
+    return value.strip().rstrip("/")
+
+
+def check_folder(value: str, key: str, *, writable: bool = False) -> str:
+    """For a local path (not a URL): refuse one that is, or lies under, a file; with ``writable``,
+    also one that cannot be created or written by this process. Returns ``value``."""
+    match = _URL_SCHEME_RE.match(value)
+    if match and match.group(1) != "file":
+        return value  # object stores are checked by their own credentials when first used
+    path = os.path.abspath(os.path.expanduser(value[len("file://"):] if match else value))
+    probe = path
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise ConfigError(key, "is a file, not a folder" if probe == path
+                          else "lies under a file, not a folder")
+    if writable and not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(key, "folder is not writable by this user" if probe == path
+                          else "cannot be created: its parent folder is not writable by this user")
+    return value
+
+
+def check_writable_folder(value: str, key: str) -> str:
+    """``check_folder`` with ``writable``: for where a scan lands."""
+    return check_folder(value, key, writable=True)
+
+
+def check_historical_days(value: int, key: str) -> int:
+    """A number of days from 1 to 3650 (ten years)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_HISTORICAL_DAYS:
+        raise ConfigError(key, f"expected a whole number of days from 1 to {MAX_HISTORICAL_DAYS}")
+    return value
+
+
+def require_writable(cfg: "Config") -> None:
+    """Before a scan writes: the lake root (and a local evidence folder) must be writable."""
+    check_writable_folder(cfg.lake.root, "lake.root")
+    if cfg.evidence.enabled:
+        check_writable_folder(cfg.evidence.target, "evidence.target")
 
 
 def _norm_type(name: str) -> str:

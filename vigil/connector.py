@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from vigil import paths
 from vigil.api.keys import ApiKey
 from vigil.config import DEFAULT_BASE_URL, DEFAULT_KEY_SOURCE, KEY_SOURCE_RE
 
@@ -45,13 +46,15 @@ class OrgMismatch(ConnectorError):
 
 @dataclass(frozen=True)
 class ConnectorRecord:
-    """A saved connector. ``lake_root`` is where its data lands (absolute for local paths)."""
+    """A saved connector. ``lake_root`` is where its data lands (absolute for local paths);
+    ``evidence`` where evidence copies go (``none``, a folder or an fsspec URL)."""
 
     name: str
     org_id: str
     base_url: str = DEFAULT_BASE_URL
     key_source: str = DEFAULT_KEY_SOURCE
     lake_root: str = "data"
+    evidence: str = "none"
     created_at: str = field(default_factory=lambda: _now())
     updated_at: str = field(default_factory=lambda: _now())
 
@@ -79,8 +82,8 @@ def _check_key_source(key_source: str) -> None:
 
 
 def vigil_home() -> Path:
-    """vigil's config directory: ``$VIGIL_HOME`` or ``~/.config/vigil``."""
-    return Path(os.environ.get("VIGIL_HOME") or Path.home() / ".config" / "vigil")
+    """vigil's own folder (``vigil.paths.vigil_home``: ``$VIGIL_HOME`` or ``~/.config/vigil``)."""
+    return paths.vigil_home()
 
 
 def connectors_dir() -> Path:
@@ -92,12 +95,17 @@ def record_path(name: str) -> Path:
     return connectors_dir() / f"{name}.json"
 
 
+def absolute_location(location: str) -> str:
+    """A local path made absolute; URLs and ``none`` unchanged."""
+    if location == "none" or "://" in location:
+        return location
+    return os.path.abspath(os.path.expanduser(location))
+
+
 def save(record: ConnectorRecord) -> Path:
     """Create or replace a saved connector (atomically, readable by the owner only)."""
-    lake_root = record.lake_root
-    if "://" not in lake_root:
-        lake_root = os.path.abspath(lake_root)
-    record = replace(record, lake_root=lake_root, updated_at=_now())
+    record = replace(record, lake_root=absolute_location(record.lake_root),
+                     evidence=absolute_location(record.evidence), updated_at=_now())
     path = record_path(record.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{record.name}.", suffix=".tmp")
@@ -225,36 +233,105 @@ def reauth(
 
 
 @dataclass(frozen=True)
+class Binding:
+    """The connector a scan reads and the storage that belongs to it."""
+
+    record: ConnectorRecord
+    lake_root: str
+    evidence: str
+    saved: bool  # a saved connector (False: the config's [connector] section with an org_id)
+
+
+def bind(settings, lake_root: str, evidence: str, default_lake: str = "data") -> Binding:
+    """The connector a config designates, with the lake and evidence root it was saved with.
+
+    ``settings`` is a ``vigil.config.ConnectorSettings``; ``lake_root``/``evidence`` are the
+    config's values. A saved connector's state is where it was saved: a config that names
+    another lake or evidence root for it is refused (``ConnectorError``), so one connector's
+    cursors never meet another's lake. With ``org_id`` in the config, that section is the
+    connector and the config's lake and evidence are used.
+    """
+    if settings.org_id:
+        record = ConnectorRecord(name=settings.name, org_id=settings.org_id, base_url=settings.base_url,
+                                 key_source=settings.key_source, lake_root=lake_root, evidence=evidence)
+        return Binding(record, lake_root, evidence, saved=False)
+    record = load(settings.name)
+    for key, configured, saved, default in (("lake.root", lake_root, record.lake_root, default_lake),
+                                            ("evidence.target", evidence, record.evidence, "none")):
+        if configured != default and absolute_location(configured) != saved:
+            raise ConnectorError(
+                f"{key}: connector {record.name!r} was saved with {saved}; a scan keeps a connector's "
+                f"state where it was saved (change it with `vigil connect --name {record.name} ...`)")
+    return Binding(record, record.lake_root, record.evidence, saved=True)
+
+
+@dataclass(frozen=True)
 class DeleteResult:
     name: str
     record_removed: bool
     purged: list[str]
     lake_root: str
+    kept: list[str] = field(default_factory=list)  # what was not removed, and why
 
 
-def delete(name: str, purge_data: bool = False,
-           storage_options: dict | None = None) -> DeleteResult:
-    """Remove connector ``name``; with ``purge_data`` also its lake tables and checkpoints.
+def _shared_lake(record: ConnectorRecord) -> list[str]:
+    """Other saved connectors landing in the same lake."""
+    others = []
+    for other in list_connectors():
+        if other == record.name:
+            continue
+        try:
+            if load(other).lake_root == record.lake_root:
+                others.append(other)
+        except ConnectorError:
+            continue
+    return others
+
+
+def purge(record: ConnectorRecord, storage_options: dict | None = None,
+               artifact_remover: Callable[[str], int] | None = None) -> tuple[list[str], list[str]]:
+    """Remove everything of a connector: lake tables, its org's state and leases, its evidence
+    copies and its Prefect artifacts. Returns (removed, kept-with-reason)."""
+    from vigil.lake import Lake  # noqa: PLC0415 - only needed when purging
+    from vigil.lake.lease import LEASE_DIR  # noqa: PLC0415
+    from vigil.lake.state import STATE_DIR  # noqa: PLC0415
+    from vigil.lake.storage import LakeStorage  # noqa: PLC0415
+
+    removed: list[str] = []
+    kept: list[str] = []
+    lake = Lake(record.lake_root, storage_options=storage_options)
+    sharing = _shared_lake(record)
+    if sharing:
+        kept.append(f"lake tables in {record.lake_root}: shared with connector(s) {', '.join(sharing)} "
+                    f"(rows of org {record.org_id} stay; delete them with the other connectors' consent)")
+    else:
+        removed += [f"{record.lake_root}: {name}" for name in lake.purge(tables_only=True)]
+    for folder in (STATE_DIR, LEASE_DIR):
+        if lake.storage.remove_tree(lake.storage.path(folder, record.org_id)):
+            removed.append(f"{record.lake_root}: {folder}/{record.org_id}")
+    if record.evidence != "none":
+        evidence = LakeStorage(record.evidence, storage_options)
+        if evidence.remove_tree(evidence.path(record.org_id)):
+            removed.append(f"evidence {record.evidence}/{record.org_id}")
+    if artifact_remover is not None:
+        try:
+            n = artifact_remover(record.name)
+            removed.append(f"{n} Prefect artifact(s)")
+        except Exception as exc:  # noqa: BLE001 - report what could not be removed, never hide it
+            kept.append(f"Prefect artifacts of connector {record.name!r}: {type(exc).__name__}: {exc}")
+    return removed, kept
+
+
+def delete(name: str, purge_data: bool = False, storage_options: dict | None = None,
+           artifact_remover: Callable[[str], int] | None = None) -> DeleteResult:
+    """Remove connector ``name``; with ``purge_data`` also everything it landed (``purge``).
 
     Data is purged before the record is removed, so a failed purge can be retried.
     """
     record = load(name)
     purged: list[str] = []
+    kept: list[str] = []
     if purge_data:
-        from vigil.lake import Lake  # noqa: PLC0415 - only needed when purging
-
-        purged = Lake(record.lake_root, storage_options=storage_options).purge()
+        purged, kept = purge(record, storage_options, artifact_remover)
     record_path(name).unlink()
-    return DeleteResult(name=name, record_removed=True, purged=purged, lake_root=record.lake_root)
-
-
-def for_settings(settings, lake_root: str | None = None) -> ConnectorRecord:
-    """The connector a config's ``[connector]`` section designates.
-
-    With ``org_id`` set in the config, that section is the connector; otherwise the saved
-    connector ``settings.name`` is loaded. ``settings`` is a ``vigil.config.ConnectorSettings``.
-    """
-    if settings.org_id:
-        return ConnectorRecord(name=settings.name, org_id=settings.org_id, base_url=settings.base_url,
-                               key_source=settings.key_source, lake_root=lake_root or "data")
-    return load(settings.name)
+    return DeleteResult(name=name, record_removed=True, purged=purged, lake_root=record.lake_root, kept=kept)

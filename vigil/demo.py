@@ -4,7 +4,8 @@
 2. write a temporary config pointing at it (the key only in the environment);
 3. historical scan (30 days), then a forward scan (nothing new: nothing inspected);
 4. add chats through the simulator's admin endpoint, forward scan again (only they are inspected);
-5. print a findings summary through ``vigil sql``.
+5. print a findings summary through ``vigil sql``;
+6. show the incidents found (one per leaked value) and write the HTML report.
 """
 
 from __future__ import annotations
@@ -41,17 +42,27 @@ def _show(result: dict) -> None:
           f"   findings {c.get('findings', 0)}, API requests {result['requests']}", flush=True)
 
 
-def _sql(lake: Path, query: str) -> None:
+def _vigil(*args: str, shown: str | None = None) -> None:
+    """Run the vigil command line, printing the command first."""
     vigil = Path(sys.executable).with_name("vigil")
     cmd = [str(vigil)] if vigil.exists() else [sys.executable, "-c", "from vigil.cli import main; main()"]
-    print(f"$ vigil sql \"{query}\"", flush=True)
-    subprocess.run(cmd + ["sql", query, "--lake", str(lake)], check=True)
+    print(f"$ vigil {shown or ' '.join(args)}", flush=True)
+    subprocess.run(cmd + list(args), check=True)
+
+
+def _sql(lake: Path, query: str) -> None:
+    _vigil("sql", query, "--lake", str(lake), shown=f'sql "{query}"')
 
 
 def main() -> None:
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="vigil-demo-"))
-    os.environ.setdefault("VIGIL_CONFIG_DIR", str(work / "config"))  # demo fingerprint key stays here
+    os.environ.setdefault("VIGIL_HOME", str(work / "config"))  # demo fingerprint key stays here
+    # The demo's Prefect runs go to a database of their own (migrated once per checkout), not to
+    # ~/.prefect, which another Prefect version may have migrated.
+    prefect_home = Path(os.environ.get("PREFECT_HOME") or Path(__file__).resolve().parents[1] / ".vigil" / "prefect-demo")
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    os.environ["PREFECT_HOME"] = str(prefect_home)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
@@ -98,8 +109,15 @@ def main() -> None:
                "FROM scan_runs ORDER BY started_at")
     ids = ", ".join(f"'{i}'" for i in new_ids)
     _sql(lake, f"SELECT chat_id, count(*) AS findings FROM findings WHERE chat_id IN ({ids}) GROUP BY ALL")
-    print(f"\nDone in {time.monotonic() - started:.0f} s. The lake stays in {lake}; try "
-          f"`vigil sql \"SELECT * FROM findings LIMIT 5\" --lake {lake}`.")
+
+    _say("Incidents: one per leaked value, however many chats it appeared in")
+    _vigil("incidents", "list", "--status", "open", "--severity", "critical", "--limit", "8", "--lake", str(lake))
+    report = work / "report.html"
+    _say("The HTML report (self-contained: open it in any browser)")
+    _vigil("report", "--out", str(report), "--since", "all", "--lake", str(lake))
+    print(f"\nDone in {time.monotonic() - started:.0f} s. The lake stays in {lake}; the report is {report}.\n"
+          f"Try `vigil sql \"SELECT * FROM findings LIMIT 5\" --lake {lake}` or "
+          f"`vigil incidents show <id> --lake {lake}`.")
 
 
 if __name__ == "__main__":

@@ -4,16 +4,23 @@ Layout: ``<target>/<object_kind>/<object_id>/<object_version or "_">/<file name>
 component is sanitised (no ``/``, no ``..``, no control characters), so an attacker-chosen file
 name cannot escape the target. Writes are atomic (see ``vigil.lake.storage``) and idempotent:
 capturing the same object version again rewrites the same path.
+
+Evidence is raw content, so on local disks every file is written with mode 0600 and every folder
+vigil creates for it with 0700, whatever the process umask. Object stores have no such modes:
+protect the bucket with its own policy (docs/configuration.md, ``[evidence]``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
 from vigil.lake.storage import LakeStorage
 
 NONE = "none"
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=,-]+")
 _MAX_COMPONENT = 150
 
@@ -59,13 +66,39 @@ class EvidenceStore:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("evidence content must be bytes")
         path = self.path_for(object_kind, object_id, object_version, filename)
-        self.storage.write_bytes_atomic(path, bytes(data))
+        if self.storage.is_local:
+            self._private_folders(os.path.dirname(path))
+            self.storage.write_bytes_atomic(path, bytes(data), mode=FILE_MODE)
+        else:
+            self.storage.write_bytes_atomic(path, bytes(data))
         return self.uri(path)
 
     def capture_text(self, object_kind: str, object_id: str, object_version: str | None,
                      text: str, filename: str = "content.txt") -> str:
         """Store text content (a message, project instructions) as UTF-8."""
         return self.capture(object_kind, object_id, object_version, filename, text.encode("utf-8"))
+
+    def _private_folders(self, directory: str) -> None:
+        """Create ``directory`` and the folders between it and the target with mode 0700.
+
+        The target itself is made 0700 only when vigil creates it: an existing folder chosen by
+        the user keeps its mode (the 0700 folders below it already keep others out).
+        """
+        root = self.storage.root
+        if not os.path.isdir(root):
+            os.makedirs(root, exist_ok=True)
+            os.chmod(root, DIR_MODE)
+        current = root
+        for part in os.path.relpath(directory, root).split(os.sep):
+            if part in ("", "."):
+                continue
+            current = os.path.join(current, part)
+            try:
+                os.mkdir(current, DIR_MODE)
+            except FileExistsError:
+                pass
+            if os.stat(current).st_mode & 0o777 != DIR_MODE:  # umask, or a folder from an older vigil
+                os.chmod(current, DIR_MODE)
 
     def uri(self, path: str) -> str:
         """Full URI of a stored path (``s3://…``, or the local path)."""

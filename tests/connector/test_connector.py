@@ -2,6 +2,7 @@
 
 import json
 import os
+from dataclasses import replace
 import stat
 import subprocess
 import sys
@@ -31,6 +32,7 @@ NEW_KEY = "sk-ant-api01-" + "R" * 40
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))  # no Prefect database: nothing to start
     monkeypatch.setenv("ANTHROPIC_COMPLIANCE_API_KEY", KEY)
     return tmp_path / "home"
 
@@ -186,10 +188,10 @@ def test_reauth_through_the_real_client_against_the_simulator(tmp_path, monkeypa
     assert connector.load().key_source == "env:ROTATED_KEY"
 
 
-def _lake_with_data(root) -> Lake:
+def _lake_with_data(root, org=ORG) -> Lake:
     lake = Lake(root)
     lake.land({"scan_runs": [{"scan_run_id": "r1", "status": "completed"}]})
-    lake.forward_checkpoints().update(chats_after_id="c1")
+    lake.checkpoints("forward", org_id=org).update(chats_after_id="c1")
     (root / "README.txt").write_text("not vigil's")
     return lake
 
@@ -201,23 +203,59 @@ def test_delete_keeps_data_unless_purge_is_asked(tmp_path):
     result = connector.delete("default")
     assert result.purged == [] and connector.list_connectors() == []
     assert lake.query("SELECT count(*) FROM scan_runs").column(0)[0].as_py() == 1
-    assert lake.forward_checkpoints().load()["chats_after_id"] == "c1"
+    assert lake.checkpoints("forward", org_id=ORG).load()["chats_after_id"] == "c1"
 
     connector.save(make(tmp_path, "second"))
     result = connector.delete("second", purge_data=True)
-    assert sorted(result.purged) == ["_state", "scan_runs"]
+    assert sorted(result.purged) == sorted([f"{root}: scan_runs", f"{root}: _state/{ORG}"])
     assert lake.query("SELECT count(*) FROM scan_runs").column(0)[0].as_py() == 0
-    assert lake.forward_checkpoints().load() == {}
+    assert lake.checkpoints("forward", org_id=ORG).load() == {}
     assert (root / "README.txt").exists()  # only vigil's own directories go
     with pytest.raises(ConnectorNotFound):
         connector.delete("second")
 
 
-def test_for_settings_uses_the_config_or_the_saved_connector(tmp_path):
-    connector.save(make(tmp_path, "saved"))
-    assert connector.for_settings(ConnectorSettings(name="saved")).org_id == ORG
-    inline = connector.for_settings(ConnectorSettings(name="x", org_id=OTHER_ORG), lake_root="s3://b/p")
-    assert inline.org_id == OTHER_ORG and inline.lake_root == "s3://b/p"
+def test_purge_removes_evidence_and_artifacts_and_spares_a_shared_lake(tmp_path):
+    root = tmp_path / "lake"
+    lake = _lake_with_data(root)
+    lake.checkpoints("forward", org_id=OTHER_ORG).update(chats_after_id="other")
+    evidence = tmp_path / "evidence"
+    (evidence / ORG / "file" / "f1").mkdir(parents=True)
+    (evidence / ORG / "file" / "f1" / "a.txt").write_text("secret")
+    (evidence / OTHER_ORG).mkdir()
+    connector.save(replace(make(tmp_path, "mine"), evidence=str(evidence)))
+    connector.save(replace(make(tmp_path, "theirs"), org_id=OTHER_ORG))
+    removed_for = []
+    result = connector.delete("mine", purge_data=True,
+                              artifact_remover=lambda name: removed_for.append(name) or 3)
+    assert removed_for == ["mine"] and "3 Prefect artifact(s)" in result.purged
+    assert not (evidence / ORG).exists() and (evidence / OTHER_ORG).exists()
+    assert lake.checkpoints("forward", org_id=ORG).load() == {}
+    assert lake.checkpoints("forward", org_id=OTHER_ORG).load()["chats_after_id"] == "other"
+    # The tables are shared with "theirs": kept, and the result says so.
+    assert lake.query("SELECT count(*) FROM scan_runs").column(0)[0].as_py() == 1
+    assert any("shared with connector(s) theirs" in k for k in result.kept)
+
+    def broken(name):
+        raise ConnectionError("no Prefect API")
+
+    result = connector.delete("theirs", purge_data=True, artifact_remover=broken)
+    assert any("Prefect artifacts" in k and "ConnectionError" in k for k in result.kept)
+
+
+def test_a_saved_connector_keeps_its_lake_and_evidence(tmp_path):
+    connector.save(replace(make(tmp_path, "saved"), evidence=str(tmp_path / "ev")))
+    bound = connector.bind(ConnectorSettings(name="saved"), "data", "none")
+    assert bound.record.org_id == ORG and bound.saved
+    assert bound.lake_root == str(tmp_path / "lake") and bound.evidence == str(tmp_path / "ev")
+    assert connector.bind(ConnectorSettings(name="saved"), str(tmp_path / "lake"), "none").lake_root == \
+        str(tmp_path / "lake")
+    with pytest.raises(ConnectorError, match="lake.root: connector 'saved' was saved with"):
+        connector.bind(ConnectorSettings(name="saved"), str(tmp_path / "elsewhere"), "none")
+    with pytest.raises(ConnectorError, match="evidence.target"):
+        connector.bind(ConnectorSettings(name="saved"), "data", str(tmp_path / "other-ev"))
+    inline = connector.bind(ConnectorSettings(name="x", org_id=OTHER_ORG), "s3://b/p", "none")
+    assert inline.record.org_id == OTHER_ORG and inline.lake_root == "s3://b/p" and not inline.saved
 
 
 # -- CLI ---------------------------------------------------------------------------------------

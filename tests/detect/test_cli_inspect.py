@@ -21,7 +21,7 @@ REQUIRED = {"doc", "locator", "start", "end", "infotype", "detector", "likelihoo
 
 @pytest.fixture()
 def env(tmp_path, cache_dir, monkeypatch):
-    monkeypatch.setenv("VIGIL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("VIGIL_CACHE_DIR", str(cache_dir))
     monkeypatch.delenv("VIGIL_FINGERPRINT_KEY", raising=False)
     return tmp_path
@@ -128,3 +128,61 @@ def test_table_output_shows_the_line(env):
     header, row = result.stdout.splitlines()[:2]
     assert header.split()[:3] == ["doc", "locator", "line"]
     assert row.split()[1:3] == ["line:3", "3"]
+
+
+def _folder(env):
+    folder = env / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("my SSN is 839-41-5573\ntoken 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\n")
+    (folder / "b.txt").write_text("nothing here\n")
+    (folder / "c.zip").write_bytes(b"PK\x03\x04garbage")
+    return folder
+
+
+def test_summary_by_file_and_severity_goes_to_stderr(env):
+    folder = _folder(env)
+    result = run(str(folder))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["infotype"] for line in result.stdout.splitlines()
+            if "infotype" in line] == ["US_SOCIAL_SECURITY_NUMBER", "GITHUB_TOKEN"]
+    lines = result.stderr.splitlines()
+    assert lines[0].split() == ["file", "critical", "high", "medium", "low", "skipped"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
+    assert rows[str(folder / "a.txt")] == ["2", "0", "0", "0", "0"]
+    assert rows[str(folder / "c.zip")][-1] == "1"
+    assert str(folder / "b.txt") not in rows  # no findings, no skips: not listed
+    assert lines[-1].split() == ["total", "(3", "files)", "2", "0", "0", "0", "1"]
+    assert "839-41-5573" not in result.stderr
+
+
+def test_quiet_prints_nothing_on_stderr(env):
+    result = run(str(_folder(env)), "--quiet")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout.count("\n") == 3  # two findings and the corrupt zip
+
+
+def test_table_shows_the_masked_context(env):
+    doc = env / "notes.txt"
+    doc.write_text("hello\nmy SSN is 839-41-5573 for payroll\n")
+    result = run(str(doc), "--format", "table")
+    header, row = result.stdout.splitlines()
+    assert header.split()[-1] == "context"
+    assert row.endswith("my SSN is [***-**-5573] for payroll")
+    assert "839-41-5573" not in result.stdout
+
+
+def test_progress_lines_when_not_a_terminal():
+    from vigil.cli.inspect_progress import InspectProgress, InspectTally
+
+    out = io.StringIO()
+    tally = InspectTally(files_total=3)
+    progress = InspectProgress(tally, stream=out, interval=0, live=False)
+    for size, severity in [(1000, "high"), (2_000_000, "critical"), (500, None)]:
+        if severity:
+            tally.add({"doc": f"f{size}", "severity": severity})
+        tally.file_done(size)
+        progress.update()
+    progress.stop()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[-1].startswith("inspect: 3/3 files, 2.0 MB (") and "2 findings, 0 skipped" in lines[-1]

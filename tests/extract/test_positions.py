@@ -76,12 +76,12 @@ def test_html_entities_map_back_to_the_source():
     assert (place.line, place.column) == (3, 8)
 
 
-def test_csv_line_locator_is_the_record_column_is_the_value():
+def test_csv_locator_is_the_line_of_the_value_inside_a_multi_line_record():
     data = b'id,note,card\n1,"two\nlines",4111 1111 1111 1111\n2,x,5555 5555 5555 4444\n'
     result = extract(data, "cards.csv")
     [first] = places(result, "4111 1111 1111 1111")
     [second] = places(result, "5555 5555 5555 4444")
-    assert (first.locator, first.line, first.column) == ("line:2", 3, 8)
+    assert (first.locator, first.line, first.column) == ("line:3", 3, 8)
     assert (second.locator, second.line, second.column) == ("line:4", 4, 5)
     assert data.decode()[first.start:first.end] == "4111 1111 1111 1111"
 

@@ -17,4 +17,18 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_TASKS_DEFAULT_NO_CACHE", "true")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "vigil")  # vigil.* lines in flow run logs
 os.environ.pop("PREFECT_API_URL", None)
+
+
+import logging  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_server_shutdown():
+    """Prefect stops its temporary server at interpreter exit and logs that at INFO, after pytest
+    has closed the captured streams ('--- Logging error ---' noise in CI output)."""
+    yield
+    logging.getLogger("prefect").setLevel(logging.WARNING)

@@ -36,3 +36,35 @@ def test_scan_commands_run_and_report(tmp_path, monkeypatch):
     monkeypatch.delenv("ANTHROPIC_COMPLIANCE_API_KEY")
     res = runner.invoke(_app(), ["scan", "forward", "--config", str(config), "--no-prefect"])
     assert res.exit_code == 1 and "ANTHROPIC_COMPLIANCE_API_KEY is not set" in res.output
+
+
+def test_config_errors_are_reported_before_prefect_is_imported(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "vigil.toml"
+    bad.write_text("[historical]\ndays = 0\n")
+    code = ("import sys\nfrom vigil.cli import main\n"
+            f"sys.argv = ['vigil', 'scan', 'historical', '--config', {str(bad)!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+            "print('prefect imported:', 'prefect' in sys.modules, 'exit:', code)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "prefect imported: False exit: 1" in out.stdout, out.stdout + out.stderr
+    assert "historical.days" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_progress_is_shown_while_a_scan_runs(make_sim):
+    import io
+
+    from vigil.scan.progress import TerminalProgress, subscribed
+
+    sim = make_sim(seed=44, users=6, chats=30)
+    stream = io.StringIO()
+    with subscribed(TerminalProgress(stream=stream, interval=0, live=False)):
+        sim.scan("historical", days=30, chat_page_size=10)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) >= 4
+    assert all("historical scan" in ln and "requests" in ln and "findings" in ln for ln in lines)
+    percents = [float(ln.split("%")[0].split()[-1]) for ln in lines]
+    assert percents == sorted(percents) and percents[-1] > 50
+    assert any("ETA" in ln for ln in lines)

@@ -6,16 +6,25 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from vigil.api.errors import ApiError
 from vigil.detect import Engine
 from vigil.simulator import Faults
 
 MIN_RECALL = 0.95
+CONTENT_SKIPS = {"corrupt", "encrypted", "unsupported", "limit_exceeded", "ocr_unavailable", "timeout"}
+
+
+def assert_finished(summary):
+    """Completed, with at most the seeded org's undecodable files skipped (no API failure)."""
+    assert summary.status in ("completed", "completed_with_skips"), summary.status
+    assert set(summary.failed_skips) <= CONTENT_SKIPS, summary.failed_skips
+    assert summary.status == ("completed_with_skips" if summary.failed_skips else "completed")
 
 
 def test_recall_of_planted_values_per_infotype(make_sim):
     sim = make_sim(seed=21, users=12, chats=80)
     summary = sim.scan("historical", days=30)
-    assert summary.status == "completed"
+    assert_finished(summary)
 
     found = defaultdict(set)  # (kind, id, infotype) -> distinct hits
     for r in sim.rows("SELECT object_kind, object_id, infotype, locator, start FROM findings"):
@@ -45,7 +54,7 @@ def test_scope_filters_exclude_exactly_what_they_should(make_sim, tmp_path):
                        scope={"chats": {"mode": "include", "users": keep_users},
                               "projects": {"mode": "exclude", "names": [dropped_project.name]}},
                        evidence={"target": str(tmp_path / "evidence")})
-    assert summary.status == "completed"
+    assert_finished(summary)
 
     expected = {c.id for c in chats
                 if org.users[c.user].email in keep_users and c.project != dropped_project.id}
@@ -73,7 +82,7 @@ def test_oversized_and_excluded_files_are_skipped_with_their_reason(make_sim):
     sim = make_sim(seed=23, users=10, chats=60, huge_file_bytes=3 * 1024 * 1024)
     types = ["txt", "csv", "json", "md", "py", "docx", "xlsx", "zip", "eml", "html", "yaml"]  # no pdf
     summary = sim.scan("historical", days=30, inspection={"max_file_mb": 2, "file_types": types})
-    assert summary.status == "completed"
+    assert_finished(summary)
 
     skipped = sim.rows("SELECT object_id, reason, file_name FROM objects WHERE status = 'skipped'")
     too_large = {r["object_id"] for r in skipped if r["reason"] == "too_large"}
@@ -105,7 +114,7 @@ def test_forward_scan_inspects_only_new_content(make_sim):
     new_message = org.add_message(grown.id, "my card is 4539 1488 0343 6467, call +1 415 555 0100",
                                   plants=[("CREDIT_CARD_NUMBER", "4539 1488 0343 6467")])
     after = sim.scan("forward")
-    assert after.status == "completed"
+    assert_finished(after)
 
     run = after.run_id
     messages = {r["object_id"] for r in sim.rows(
@@ -137,7 +146,8 @@ def test_forward_scan_inspects_only_new_content(make_sim):
 def test_rerun_adds_no_rows(make_sim):
     sim = make_sim(seed=25, users=8, chats=30)
     sim.scan("historical", days=30)
-    assert sim.lake.checkpoints("forward").load() == {}  # a historical scan never moves it
+    assert sim.lake.checkpoints("forward", org_id=sim.org.parent.uuid).load() == {}  # historical never moves it
+    assert sim.lake.checkpoint_namespaces("historical", org_id=sim.org.parent.uuid)
     before = sim.content_rows()
     counts = sim.table_counts()
     again = sim.scan("historical", days=30)
@@ -171,7 +181,20 @@ def test_killed_run_resumes_to_exactly_the_rows_of_an_uninterrupted_run(make_sim
     assert resumed.counts["chats_seen"] == 30  # only the pages after the crash were walked
     assert crashed.content_rows() == clean.content_rows()
     runs = crashed.rows("SELECT status FROM scan_runs ORDER BY started_at")
-    assert [r["status"] for r in runs] == ["failed", "completed"]
+    assert [r["status"] for r in runs] == ["failed", resumed.status]
+
+
+def scan_resuming(sim, kind, attempts=3):
+    """A scan, run again when a list request outlasted the client's retries: without Prefect's
+    task retries that fails the run, and the next run resumes from the checkpoint (docs/scans.md).
+    At a 35% fault rate a list request fails 7 times in a row about once in 1,600."""
+    for attempt in range(attempts):
+        try:
+            return sim.scan(kind, days=30)
+        except ApiError as exc:
+            if not exc.retryable or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def test_429_and_5xx_storms_change_nothing_in_the_results(make_sim):
@@ -179,11 +202,42 @@ def test_429_and_5xx_storms_change_nothing_in_the_results(make_sim):
     clean.scan("historical", days=30)
     storm = Faults(p429=0.15, p500=0.08, p503=0.05, p529=0.03, p_drop=0.02, p_truncate=0.02, seed=5)
     stormy = make_sim(org=clean.org, faults=storm)
-    summary = stormy.scan("historical", days=30)
-    assert summary.status == "completed"
+    summary = scan_resuming(stormy, "historical")
+    assert summary.status in ("completed", "completed_with_skips")
+    # At this fault rate an object can outlast the client's retries: it is skipped, named, and
+    # the next forward scans come back for it (CONTENT_SKIPS are the org's undecodable files).
+    assert set(summary.failed_skips) <= CONTENT_SKIPS | {"unavailable", "integrity"}
     assert summary.rate_limited > 0 and summary.retries > 0
+    for _ in range(4):
+        if not stormy.rows("SELECT 1 FROM objects WHERE reason IN ('unavailable', 'integrity')"):
+            break
+        scan_resuming(stormy, "forward")
     assert stormy.content_rows() == clean.content_rows()
-    row = stormy.rows("SELECT requests_used, rate_limited_429, retries FROM scan_runs")[0]
+    row = stormy.rows(f"SELECT requests_used, rate_limited_429, retries FROM scan_runs "
+                      f"WHERE scan_run_id = '{summary.run_id}'")[0]
     assert row["rate_limited_429"] == summary.rate_limited and row["retries"] == summary.retries
-    assert row["requests_used"] > clean.rows("SELECT requests_used FROM scan_runs")[0]["requests_used"]
+    storm_requests = stormy.rows("SELECT sum(requests_used) AS n FROM scan_runs WHERE run_type = 'historical'")[0]["n"]
+    assert storm_requests > clean.rows("SELECT requests_used FROM scan_runs")[0]["requests_used"]
 
+
+
+def test_soft_deleted_chats_are_scanned_with_deleted_at_and_links(make_sim):
+    sim = make_sim(seed=28, users=6, chats=20)
+    org = sim.org
+    planted_chats = {org.chats[org.files[g.object_id].chat].id for g in org.ground_truth()
+                     if g.object_kind == "file" and org.files[g.object_id].chat is not None}
+    victim = next(c for c in org.live_chats() if c.id in planted_chats)
+    org.soft_delete_chat(victim.id)
+    sim.scan("historical", days=30)
+    rows = sim.rows(f"SELECT deleted_at, chat_url, category, object_key FROM findings WHERE chat_id = '{victim.id}'")
+    assert rows and all(r["deleted_at"] is not None for r in rows)
+    assert all(r["chat_url"] == f"https://claude.ai/chat/{victim.uuid}" for r in rows)
+    assert all(r["category"] in ("credential", "pii", "national_id", "financial", "health") for r in rows)
+    events = sim.rows(f"SELECT deleted_at FROM chat_events WHERE chat_id = '{victim.id}'")
+    assert events and all(e["deleted_at"] is not None for e in events)
+    soft_deleted = {c.id for c in org.chats if c.deleted is not None and not c.hard_deleted}
+    marked = {r["chat_id"] for r in sim.rows("SELECT DISTINCT chat_id FROM findings WHERE deleted_at IS NOT NULL")}
+    assert victim.id in marked and marked <= soft_deleted
+    # One column joins a finding to its ledger row and its chat event.
+    joined = sim.rows("SELECT count(*) AS n FROM findings f JOIN objects o USING (object_key)")[0]["n"]
+    assert joined == sim.rows("SELECT count(*) AS n FROM findings")[0]["n"]

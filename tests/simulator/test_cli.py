@@ -23,8 +23,20 @@ def test_manifest_matches_the_org(tmp_path):
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     org = SyntheticOrg.generate(seed=3, users=4, chats=6, days=30)
-    assert rows == [r.as_dict() for r in org.ground_truth()]
+    assert rows == [r.as_dict() for r in org.ground_truth("all")]
+    assert {r["object_kind"] for r in rows} >= {"message", "local_session_message", "code_artifact_version"}
     assert f"wrote {len(rows)} planted values" in result.output
+    only = tmp_path / "sessions.jsonl"
+    result = CliRunner().invoke(app, ["simulator", "manifest", "--seed", "3", "--users", "4", "--chats", "6",
+                                      "--local-sessions", "2", "--remote-sessions", "1", "--code-artifacts", "1",
+                                      "--kinds", "sessions", "--out", str(only)])
+    assert result.exit_code == 0, result.output
+    small = SyntheticOrg.generate(seed=3, users=4, chats=6, days=30, local_sessions=2, remote_sessions=1,
+                                  code_artifacts=1)
+    assert [json.loads(line) for line in only.read_text().splitlines()] == \
+        [r.as_dict() for r in small.ground_truth("sessions")]
+    bad = CliRunner().invoke(app, ["simulator", "manifest", "--kinds", "everything", "--out", str(only)])
+    assert bad.exit_code == 1 and "chats, sessions or all" in bad.output
 
 
 def test_bad_key_spec_is_a_clear_error():

@@ -13,8 +13,9 @@ Method list (SPEC §15):
               artifact_metadata, artifact_content
   projects    projects, project, project_attachments, project_collaborators,
               project_document, project_document_metadata
-  beta        local_sessions, local_session, local_session_messages, remote_sessions,
-              remote_session_messages, code_artifacts, code_artifact_version_content
+  beta        local_sessions, local_session, local_session_messages, local_session_transcript,
+              remote_sessions, remote_session_messages, remote_session_transcript, code_artifacts,
+              code_artifact_version_content
 
 Policy: every request first takes a token from the shared :class:`RateLimiter`. 429 waits
 ``retry-after`` (exponential backoff when absent); 500 (unless ``x-should-retry: false``),
@@ -41,8 +42,9 @@ from pydantic import TypeAdapter, ValidationError
 from vigil.api import models as m
 from vigil.api.downloads import (Download, filename_from_disposition, md5_header_hex,
                                  mime_from_content_type, read_capped)
-from vigil.api.errors import (ApiError, ContentIntegrityError, RateLimitedError, ResponseFormatError,
-                              TransportError, error_from_response, transport_error)
+from vigil.api.errors import (ApiError, ContentIntegrityError, NotFoundError, RateLimitedError,
+                              ResponseFormatError, SessionPendingError, TransportError, error_from_response,
+                              transport_error)
 from vigil.api.keys import ApiKey
 from vigil.api.pagination import Pager
 from vigil.api.ratelimit import RateLimiter
@@ -139,6 +141,31 @@ def _array(name: str, values: Iterable[str] | None) -> list:
     if isinstance(values, str):
         values = [values]
     return [(f"{name}[]", str(v)) for v in values]
+
+
+def _ids(name: str, values: Iterable[str] | None, maximum: int) -> list:
+    """An array parameter of at most ``maximum`` ids."""
+    params = _array(name, values)
+    if len(params) > maximum:
+        raise ValueError(f"{name} takes at most {maximum} ids per request; got {len(params)}")
+    return params
+
+
+def _check_window(gte: TimeValue, lt: TimeValue) -> None:
+    """Local sessions: ``created_at.lt`` must be strictly after ``created_at.gte``."""
+    if gte is None or lt is None:
+        return
+    start = m.parse_timestamp(_format_time(gte, "created_at.gte"))
+    end = m.parse_timestamp(_format_time(lt, "created_at.lt"))
+    if start is not None and end is not None and end <= start:
+        raise ValueError("created_at_lt must be strictly after created_at_gte")
+
+
+def _byte_cap(value: int, name: str) -> int:
+    """``tool_*_max_bytes``: -1 (the server maximum) or a positive byte count; 0 is refused."""
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0 or value < -1:
+        raise ValueError(f"{name} must be -1 (the server maximum) or a positive number of bytes; got {value!r}")
+    return value
 
 
 def _check_limit(limit: int | None, maximum: int) -> None:
@@ -263,7 +290,11 @@ class ComplianceClient:
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
-            return min(exc.retry_after, MAX_RETRY_AFTER)
+            wait = min(exc.retry_after, MAX_RETRY_AFTER)
+            if state.attempt_number > 1 and exc.retry_after <= 1:
+                # a floor, not the reset (the remote-session budget always says 1): back off when it repeats
+                wait = max(wait, self._backoff(state))
+            return wait
         return self._backoff(state)
 
     def _before_retry(self, state: tenacity.RetryCallState) -> None:
@@ -357,27 +388,35 @@ class ComplianceClient:
         return Pager(fetch, parse, model=model, cursor=cursor, direction=direction,
                      records_key=records_key, until_next_page_null=until_next_page_null)
 
-    def _download(self, path: str, max_bytes: int | None) -> Download:
+    def _download(self, path: str, max_bytes: int | None, accept_truncated: bool = False) -> Download:
+        """Stream one content endpoint. A body cut off mid-stream is retried; with
+        ``accept_truncated`` a second cut body is returned as ``truncated`` instead."""
         cap = self.max_download_bytes if max_bytes is None else max_bytes
         if cap < 0:
             raise ValueError("max_bytes must be >= 0")
+        cuts = 0
 
         def once() -> Download:
+            nonlocal cuts
             response = self._send("GET", path, None, stream=True, headers={"accept": "*/*",
                                                                             "accept-encoding": "identity"})
             request_id = response.headers.get("request-id")
-            failure: ApiError | None = None
             try:
                 result = read_capped(response, cap, on_bytes=lambda n: self._add("_bytes", n))
-            except httpx.TransportError as exc:
-                failure = transport_error(exc, "GET", path)
-                failure.request_id = request_id
             finally:
                 response.close()
-            if failure is not None:
-                raise failure
             filename = filename_from_disposition(response.headers.get("content-disposition"))
             mime = mime_from_content_type(response.headers.get("content-type"))
+            if result.cut is not None:
+                cuts += 1
+                if accept_truncated and cuts >= 2:
+                    log.warning("GET %s: the server aborted the body mid-stream twice (after %d bytes); "
+                                "reporting it truncated", path, result.size)
+                    return Download(result.content, filename, mime, None, result.size, False, None, request_id,
+                                    truncated=True)
+                failure = transport_error(result.cut, "GET", path)
+                failure.request_id = request_id
+                raise failure
             if result.too_large:
                 log.info("GET %s: body larger than %d bytes, not read", path, cap)
                 return Download(b"", filename, mime, None, result.size, True, None, request_id)
@@ -421,15 +460,17 @@ class ComplianceClient:
         return self._get_model(f"{P}/organizations/{self._org(org_uuid)}/roles/{_seg(role_id)}", m.Role)
 
     def role_permissions(self, role_id: str, org_uuid: str | None = None, *, limit: int | None = 1000,
-                         page: str | None = None) -> Pager[m.ApiModel]:
-        """Permissions of a role (model B)."""
+                         page: str | None = None) -> Pager[m.RolePermission]:
+        """Permissions of a role (model B): ``action``, ``resource_type``, ``resource_id``."""
         _check_limit(limit, 1000)
         return self._pager(f"{P}/organizations/{self._org(org_uuid)}/roles/{_seg(role_id)}/permissions",
-                           _opt(limit=limit), _parser(m.ApiModel), model="B", cursor=page)
+                           _opt(limit=limit), _parser(m.RolePermission), model="B", cursor=page)
 
-    def org_settings(self, org_uuid: str | None = None) -> m.ApiModel:
-        """Effective settings of a linked organization (``read:compliance_org_data``)."""
-        return self._get_model(f"{P}/organizations/{self._org(org_uuid)}/settings", m.ApiModel)
+    def org_settings(self, org_uuid: str | None = None) -> m.OrganizationSettings:
+        """Effective settings of a linked organization (``read:compliance_org_data``): rows
+        ``{name, type, value}`` and every Compliance Access Key of the parent (inactive ones too).
+        The parent organization itself is not valid here (404)."""
+        return self._get_model(f"{P}/organizations/{self._org(org_uuid)}/settings", m.OrganizationSettings)
 
     def groups(self, *, limit: int | None = 1000, name_prefix: str | None = None,
                page: str | None = None) -> Pager[m.Group]:
@@ -624,56 +665,131 @@ class ComplianceClient:
     # --- sessions (beta) and Claude Code artifacts ---------------------------------------------
 
     def local_sessions(self, *, created_at_gte: TimeValue = None, created_at_lt: TimeValue = None,
-                       limit: int | None = 500, page: str | None = None) -> Pager[m.Session]:
-        """Local (Cowork / Claude Code) sessions, newest first (model C, beta)."""
+                       updated_at_gte: TimeValue = None, limit: int | None = 500,
+                       page: str | None = None) -> Pager[m.Session]:
+        """Local sessions (Cowork in Claude Desktop, Claude Code), newest first (model C, beta).
+
+        ``created_at`` is the session's earliest *retained* call: it moves forward as old calls
+        age out, so deduplicate by id and re-list a trailing window to catch sessions that grew
+        (they have no ``updated_at`` in the August 2026 docs; ``updated_at_gte`` is the later
+        docs' filter, which older servers do not apply). Page tokens expire 24 h after the walk
+        began: :class:`CursorExpiredError` means restart without ``page``.
+        """
         _check_limit(limit, 500)
-        params = _opt(limit=limit) + _time_params("created_at", created_at_gte, None, None, created_at_lt)
+        _check_window(created_at_gte, created_at_lt)
+        params = (_opt(limit=limit) + _time_params("created_at", created_at_gte, None, None, created_at_lt)
+                  + _time_params("updated_at", updated_at_gte, None, None, None))
         return self._pager(f"{P}/apps/sessions/local", params, _parser(m.Session), model="C", cursor=page)
 
     def local_session(self, session_id: str) -> m.Session:
-        """One local session."""
+        """One local session (404 :class:`NotFoundError` once all its calls aged out)."""
         return self._get_model(f"{P}/apps/sessions/local/{_seg(session_id)}", m.Session)
 
-    def local_session_messages(self, session_id: str, *, limit: int | None = 1000,
-                               page: str | None = None) -> Pager[m.SessionMessage]:
-        """Transcript of a local session (model C, beta), tool I/O at the server maximum."""
+    def local_session_messages(self, session_id: str, *, limit: int | None = 1000, page: str | None = None,
+                               order: Literal["asc", "desc"] | None = None,
+                               tool_use_input_max_bytes: int = -1,
+                               tool_result_max_bytes: int = -1) -> Pager[m.SessionMessage]:
+        """Transcript of a local session (model C, beta); each page's ``envelope["session"]`` is
+        the session. Tool input and results are requested at the server maximum (``-1``, about
+        1 MiB; the API's default is 10,000 bytes); blocks cut there have ``truncated: true``.
+        Messages of one inference call share ``created_at``: keep the returned order."""
         _check_limit(limit, 1000)
-        params = _opt(limit=limit, tool_use_input_max_bytes=-1, tool_result_max_bytes=-1)
+        params = _opt(limit=limit, order=order,
+                      tool_use_input_max_bytes=_byte_cap(tool_use_input_max_bytes, "tool_use_input_max_bytes"),
+                      tool_result_max_bytes=_byte_cap(tool_result_max_bytes, "tool_result_max_bytes"))
         return self._pager(f"{P}/apps/sessions/local/{_seg(session_id)}/messages", params,
                            _parser(m.SessionMessage), model="C", cursor=page)
 
+    def local_session_transcript(self, session_id: str, *, page_size: int = 1000) -> m.SessionTranscript:
+        """The local session with every message, read at the server maximum."""
+        return self._transcript(self.local_session_messages(session_id, limit=page_size))
+
     def remote_sessions(self, *, organization_ids: Sequence[str] | None = None,
                         user_ids: Sequence[str] | None = None, created_at_gte: TimeValue = None,
+                        created_at_gt: TimeValue = None, created_at_lte: TimeValue = None,
                         created_at_lt: TimeValue = None, limit: int | None = 500,
                         page: str | None = None) -> Pager[m.Session]:
-        """Remote (cloud Cowork) sessions, newest first (model C, beta)."""
+        """Remote (cloud Cowork) sessions, newest first (model C, beta). ``user_ids`` (at most
+        10) leaves out agent-owned sessions. These endpoints have an extra rate budget of their
+        own: its 429s say ``retry-after: 1`` and are backed off exponentially when they repeat."""
         _check_limit(limit, 500)
-        params = (_opt(limit=limit) + _array("organization_ids", organization_ids) + _array("user_ids", user_ids)
-                  + _time_params("created_at", created_at_gte, None, None, created_at_lt))
+        params = (_opt(limit=limit) + _ids("organization_ids", organization_ids, 500) + _ids("user_ids", user_ids, 10)
+                  + _time_params("created_at", created_at_gte, created_at_gt, created_at_lte, created_at_lt))
         return self._pager(f"{P}/apps/sessions/remote", params, _parser(m.Session), model="C", cursor=page)
 
-    def remote_session_messages(self, session_id: str, *, limit: int | None = 1000,
-                                page: str | None = None) -> Pager[m.SessionMessage]:
-        """Transcript of a remote session (model C, beta)."""
+    def remote_session_messages(self, session: str | m.Session, *, limit: int | None = 1000,
+                                page: str | None = None, order: Literal["asc", "desc"] | None = None,
+                                tool_use_input_max_bytes: int = -1,
+                                tool_result_max_bytes: int = -1) -> Pager[m.SessionMessage]:
+        """Transcript of a remote session (model C, beta), tool I/O at the server maximum.
+
+        Give the listed :class:`~vigil.api.models.Session` rather than its id and a 404 for a
+        session listed as ``pending`` (the API answers 404 until it starts) is raised as
+        :class:`SessionPendingError`, so the scan can come back to it."""
         _check_limit(limit, 1000)
-        params = _opt(limit=limit, tool_use_input_max_bytes=-1, tool_result_max_bytes=-1)
-        return self._pager(f"{P}/apps/sessions/remote/{_seg(session_id)}/messages", params,
-                           _parser(m.SessionMessage), model="C", cursor=page)
+        session_id = session.id if isinstance(session, m.Session) else session
+        pending = isinstance(session, m.Session) and session.status == "pending"
+        params = _opt(limit=limit, order=order,
+                      tool_use_input_max_bytes=_byte_cap(tool_use_input_max_bytes, "tool_use_input_max_bytes"),
+                      tool_result_max_bytes=_byte_cap(tool_result_max_bytes, "tool_result_max_bytes"))
+        path = f"{P}/apps/sessions/remote/{_seg(session_id)}/messages"
+
+        def fetch(extra: dict[str, Any]) -> tuple[Any, str | None]:
+            try:
+                return self._get_json(path, params + list(extra.items()))
+            except NotFoundError as exc:
+                if not pending:
+                    raise
+                failure = SessionPendingError(f"remote session {session_id} is pending: no transcript yet",
+                                              status=exc.status, error_type=exc.error_type,
+                                              request_id=exc.request_id, method=exc.method, path=exc.path)
+            raise failure
+
+        return Pager(fetch, _parser(m.SessionMessage), model="C", cursor=page)
+
+    def remote_session_transcript(self, session: str | m.Session, *, page_size: int = 1000) -> m.SessionTranscript:
+        """The remote session with every message, read at the server maximum."""
+        return self._transcript(self.remote_session_messages(session, limit=page_size))
+
+    def _transcript(self, pager: Pager[m.SessionMessage]) -> m.SessionTranscript:
+        session: dict[str, Any] | None = None
+        messages: list[m.SessionMessage] = []
+        request_id = None
+        for pg in pager.pages():
+            if session is None:
+                session = pg.envelope.get("session")
+            messages.extend(pg.records)
+            request_id = pg.request_id
+        transcript = _validate(m.SessionTranscript, {"session": session, "messages": []}, request_id)
+        transcript.messages, transcript.request_id = messages, request_id
+        return transcript
 
     def code_artifacts(self, *, organization_ids: Sequence[str] | None = None,
-                       user_ids: Sequence[str] | None = None, limit: int | None = 100,
-                       page: str | None = None) -> Pager[m.CodeArtifact]:
-        """Claude Code hosted artifacts (model B, continued until ``next_page`` is null)."""
+                       user_ids: Sequence[str] | None = None,
+                       updated_at_gte: TimeValue = None, updated_at_gt: TimeValue = None,
+                       updated_at_lte: TimeValue = None, updated_at_lt: TimeValue = None,
+                       limit: int | None = 100, page: str | None = None) -> Pager[m.CodeArtifact]:
+        """Claude Code hosted sites, by artifact id (model B, continued until ``next_page`` is
+        null: pages may be short or empty before the end). ``updated_at`` filters match an
+        eventually consistent index that never holds some older artifacts: leave them out for a
+        complete enumeration and use them, with overlap, only for increments."""
         _check_limit(limit, 100)
-        params = _opt(limit=limit) + _array("organization_ids", organization_ids) + _array("user_ids", user_ids)
+        params = (_opt(limit=limit) + _ids("organization_ids", organization_ids, 500) + _ids("user_ids", user_ids, 200)
+                  + _time_params("updated_at", updated_at_gte, updated_at_gt, updated_at_lte, updated_at_lt))
         return self._pager(f"{P}/apps/code/artifacts", params, _parser(m.CodeArtifact), model="B", cursor=page,
                            until_next_page_null=True)
 
     def code_artifact_version_content(self, artifact_id: str, version_id: str, *,
                                       max_bytes: int | None = None) -> Download:
-        """Streamed content of one Claude Code artifact version."""
+        """Streamed content of one Claude Code artifact version.
+
+        404 (:class:`NotFoundError`) when the version rotated out of the kept history: list the
+        artifact again. 503 while its upload is in flight: retried with backoff. A body the server
+        aborts mid-stream (oversized encoded content) is retried once, then returned with
+        ``truncated=True`` and the bytes that arrived. ``md5_verified`` is None when the server
+        sent no ``Content-MD5`` (content stored encoded)."""
         return self._download(f"{P}/apps/code/artifacts/{_seg(artifact_id)}/versions/{_seg(version_id)}",
-                              max_bytes)
+                              max_bytes, accept_truncated=True)
 
 
 # --- parsing helpers --------------------------------------------------------------------------

@@ -23,6 +23,9 @@ class Download:
     ``size`` the number of bytes read before stopping (or the announced length).
     ``md5``: lowercase hex MD5 of ``content``. ``md5_verified``: True when a ``Content-MD5``
     header was present and matched, None when the server sent none.
+    ``truncated``: the server aborted the stream mid-body again on a retry (how the API signals
+    oversized encoded code-artifact content); ``content`` holds the bytes that arrived, ``md5``
+    is None and nothing vouches for them.
     """
 
     content: bytes
@@ -33,6 +36,7 @@ class Download:
     too_large: bool = False
     md5_verified: bool | None = None
     request_id: str | None = None
+    truncated: bool = False
 
     def text(self, encoding: str = "utf-8") -> str:
         """The content decoded as text (invalid bytes replaced)."""
@@ -40,7 +44,8 @@ class Download:
 
     def __repr__(self) -> str:  # never dump file bytes into logs
         return (f"Download(filename={self.filename!r}, mime_type={self.mime_type!r}, size={self.size}, "
-                f"md5={self.md5!r}, too_large={self.too_large}, md5_verified={self.md5_verified})")
+                f"md5={self.md5!r}, too_large={self.too_large}, md5_verified={self.md5_verified}, "
+                f"truncated={self.truncated})")
 
 
 def filename_from_disposition(value: str | None) -> str | None:
@@ -90,18 +95,21 @@ def md5_header_hex(value: str | None) -> str | None:
 
 @dataclass
 class StreamResult:
-    """What :func:`read_capped` read from a response body."""
+    """What :func:`read_capped` read from a response body. ``cut`` holds the transport error
+    when the body ended early (the bytes before it are in ``content``)."""
 
     content: bytes
     md5: str | None
     size: int
     too_large: bool
+    cut: httpx.TransportError | None = None
 
 
 def read_capped(response: httpx.Response, max_bytes: int, on_bytes=None) -> StreamResult:
     """Read ``response`` up to ``max_bytes``; past it stop reading and report ``too_large``.
 
-    Never holds more than ``max_bytes`` of body. ``on_bytes(n)`` is called per chunk read.
+    Never holds more than ``max_bytes`` of body. ``on_bytes(n)`` is called per chunk read. A
+    body cut off mid-stream is returned as read so far, with the error in ``cut``.
     """
     announced = response.headers.get("content-length")
     if announced is not None and announced.isdigit() and int(announced) > max_bytes:
@@ -109,12 +117,15 @@ def read_capped(response: httpx.Response, max_bytes: int, on_bytes=None) -> Stre
     buf = bytearray()
     digest = hashlib.md5()
     total = 0
-    for chunk in response.iter_bytes(CHUNK_SIZE):
-        total += len(chunk)
-        if on_bytes is not None:
-            on_bytes(len(chunk))
-        if total > max_bytes:
-            return StreamResult(b"", None, total, True)
-        buf += chunk
-        digest.update(chunk)
+    try:
+        for chunk in response.iter_bytes(CHUNK_SIZE):
+            total += len(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+            if total > max_bytes:
+                return StreamResult(b"", None, total, True)
+            buf += chunk
+            digest.update(chunk)
+    except httpx.TransportError as exc:
+        return StreamResult(bytes(buf), None, total, False, exc)
     return StreamResult(bytes(buf), digest.hexdigest(), total, False)

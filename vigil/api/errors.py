@@ -74,6 +74,26 @@ class ConflictError(ApiError):
     """409 ``conflict_error``."""
 
 
+class CursorExpiredError(InvalidRequestError):
+    """400: a local-session page token is older than 24 hours (tokens expire a day after the
+    walk began). Restart the walk without a page token; deduplicate by id."""
+
+
+class LocalSessionsUnavailableError(NotFoundError):
+    """404 ``Local sessions are not available.``: the feature is off for the parent, perhaps
+    for a while. Keep the queued session ids and try again on a later run."""
+
+
+class SessionPendingError(NotFoundError):
+    """404 for a remote session that is still ``pending``: it has no transcript yet. Read it
+    again on a later run."""
+
+
+class RetentionEvaluationError(ApiError):
+    """503 ``cannot currently evaluate retention overrides``: data-dependent and possibly
+    lasting; not retried now. Skip the session (or list page) and retry on a later run."""
+
+
 class RateLimitedError(ApiError):
     """429 after the retry budget ran out. ``retry_after`` is the server's hint in seconds."""
 
@@ -188,6 +208,13 @@ def error_from_response(response: httpx.Response, *, body: bytes | None = None) 
         path=_path_of(response),
     )
     should_retry = (response.headers.get("x-should-retry") or "").strip().lower()
+    # The few local-session cases the docs themselves tell apart by message (SPEC §4.1, §4.2).
+    if status == 400 and "cursor has expired" in message:
+        return CursorExpiredError(message, **kw)
+    if status == 404 and message.strip() == "Local sessions are not available.":
+        return LocalSessionsUnavailableError(message, **kw)
+    if status == 503 and "cannot currently evaluate retention overrides" in message:
+        return RetentionEvaluationError(message, **kw)
     if status == 429:
         return RateLimitedError(message, retry_after=parse_retry_after(response.headers.get("retry-after")), **kw)
     cls = _BY_STATUS.get(status)

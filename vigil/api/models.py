@@ -163,6 +163,51 @@ class GroupMember(ApiModel):
     updated_at: Timestamp = None
 
 
+class RolePermission(ApiModel):
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+
+
+class SettingRow(ApiModel):
+    """One effective setting: ``type`` is boolean, integer, string, string_list,
+    provisioning_mode or data_retention (others may appear; the value is kept as sent)."""
+
+    name: str
+    type: str | None = None
+    value: Any = None
+
+
+class ComplianceApiKeyInfo(ApiModel):
+    """A Compliance Access Key as the settings list it (never the secret)."""
+
+    id: str
+    name: str | None = None
+    scopes: List = Field(default_factory=list)
+    is_active: bool | None = None
+    created_at: Timestamp = None
+    created_by_id: str | None = None
+    expires_at: Timestamp = None
+
+
+class OrganizationSettings(ApiModel):
+    """Effective settings of a linked organization (SPEC §8.5), computed at read time. A
+    setting missing from ``settings`` is not controllable by the org's admins (not "off")."""
+
+    type: str | None = None
+    organization_id: str | None = None
+    settings: Annotated[list[SettingRow], BeforeValidator(_list_or_empty)] = Field(default_factory=list)
+    api_keys: Annotated[list[ComplianceApiKeyInfo], BeforeValidator(_list_or_empty)] = Field(default_factory=list)
+
+    def value(self, name: str, default: Any = None) -> Any:
+        """The value of setting ``name`` (``default`` when the org does not expose it)."""
+        return next((r.value for r in self.settings if r.name == name), default)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{name: value}`` of every exposed setting (a snapshot to compare with a later one)."""
+        return {r.name: r.value for r in self.settings}
+
+
 # --- activities -----------------------------------------------------------------------------
 
 class Actor(ApiModel):
@@ -424,31 +469,115 @@ class ProjectDocumentMetadata(ApiModel):
 
 # --- sessions (beta) and code artifacts -----------------------------------------------------
 
+PRODUCT_SURFACES = ("cowork", "claude_code", "cowork_remote")  # others may appear: kept as sent
+
+
+class Provenance(ApiModel):
+    """Where a local-session message's content comes from: ``synthetic_marker`` (text the API put
+    in place of something it does not export), ``client_asserted`` (reported by the client, not
+    verified) or ``content_unavailable`` (with ``reason``: not_captured, cmek_key_revoked,
+    retention_elapsed, oversize). A null provenance means verified content."""
+
+    type: str | None = None
+    reason: str | None = None
+
+
 class Session(ApiModel):
-    """A local or remote session (beta); fields vary, all kept."""
+    """A local (``clls_``) or remote (``cse_``) session (beta); fields vary by kind, all kept.
+
+    Local: ``workspace_id``, ``product_surface`` (``cowork`` | ``claude_code`` | None | future
+    values) and ``created_at`` = the earliest call still retained (it moves forward as old calls
+    age out); no ``updated_at`` in the August 2026 docs. Remote: ``agent_id`` / ``started_by_user``
+    (agent-owned sessions), ``status``, ``updated_at``, ``claude_project_id``."""
 
     id: str
     type: str | None = None
     organization_uuid: str | None = None
+    workspace_id: str | None = None
     user: UserRef | None = None
+    agent_id: str | None = None
+    started_by_user: UserRef | None = None
     product_surface: str | None = None
     status: str | None = None
     created_at: Timestamp = None
     updated_at: Timestamp = None
+    claude_project_id: str | None = None
+
+    @property
+    def is_remote(self) -> bool:
+        return self.id.startswith("cse_")
+
+    @property
+    def owner_id(self) -> str | None:
+        """The user who owns the session, or who started an agent-owned one."""
+        if self.user is not None and self.user.id:
+            return self.user.id
+        return self.started_by_user.id if self.started_by_user is not None else None
 
 
 class SessionMessage(ApiModel):
+    """A local (``clsm_``) or remote (``csev_``) session message. Local ones carry
+    ``provenance``; remote ones ``content_unavailable`` and ``sent_by_user_id``."""
+
     id: str
+    type: str | None = None
     role: str | None = None
     created_at: Timestamp = None
     content: Annotated[list[ContentBlock], BeforeValidator(_list_or_empty)] = Field(default_factory=list)
+    provenance: Provenance | None = None
+    content_unavailable: Flag = False
+    sent_by_user_id: str | None = None
+    model: str | None = None
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why the content is missing: a local ``content_unavailable`` reason (``unknown`` when
+        none is given), ``content_unavailable`` for a remote message, else None."""
+        if self.provenance is not None and self.provenance.type == "content_unavailable":
+            return self.provenance.reason or "unknown"
+        return "content_unavailable" if self.content_unavailable else None
+
+    @property
+    def verification(self) -> str:
+        """``verified``, ``client_asserted``, ``synthetic_marker`` or ``unavailable``."""
+        if self.unavailable_reason is not None:
+            return "unavailable"
+        kind = self.provenance.type if self.provenance is not None else None
+        return kind if kind in ("client_asserted", "synthetic_marker") else "verified"
+
+    @property
+    def truncated(self) -> bool:
+        """True when a tool input or result of this message was cut (byte cap or server max)."""
+        return any(getattr(b, "truncated", False) for b in self.content if b.type in ("tool_use", "tool_result"))
+
+
+class SessionTranscript(ApiModel):
+    """A session with every message (``local_session_transcript`` / ``remote_session_transcript``)."""
+
+    session: Session
+    messages: list[SessionMessage] = Field(default_factory=list)
+    request_id: str | None = None
+
+
+class CodeArtifactVersion(ApiModel):
+    id: str
+    created_at: Timestamp = None
+    name: str | None = None
 
 
 class CodeArtifact(ApiModel):
+    """A Claude Code hosted site. ``read_mode``: ``owner`` | ``users`` | ``org`` | ``public``
+    (anyone on the internet); ``versions``: the ≈20 most recent (older ones return 404)."""
+
     id: str
     organization_uuid: str | None = None
     owner_user_id: str | None = None
+    user: UserRef | None = None
     read_mode: str | None = None
     published_version_id: str | None = None
     updated_at: Timestamp = None
-    versions: List = Field(default_factory=list)
+    versions: Annotated[list[CodeArtifactVersion], BeforeValidator(_list_or_empty)] = Field(default_factory=list)
+
+    @property
+    def is_public(self) -> bool:
+        return self.read_mode == "public"

@@ -2,13 +2,21 @@
 
 import importlib
 
-from vigil.cli.app import app
+import typer
 
-COMMAND_MODULES = ("connect", "connector", "simulator", "inspect", "scan", "sql")
+from vigil.cli.app import app, tidy_help
+
+COMMAND_MODULES = ("connect", "init", "connector", "simulator", "inspect", "scan", "sql", "incidents",
+                   "export", "report")
+
+
+def load_commands() -> typer.Typer:
+    """The whole command line: every command module registered, help text tidied."""
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"vigil.cli.{name}")
+    return tidy_help(app)
 
 
 def main() -> None:
     """Entry point of the ``vigil`` console script."""
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"vigil.cli.{name}")
-    app()
+    load_commands()()

@@ -16,7 +16,8 @@ from vigil.api.diagnostics import (AUTH_FAILED, ERROR, MISSING, NOT_FOUND, OK, C
                                    check_connection)
 from vigil.api.keys import ENV_VAR, ApiKey
 from vigil import connector as store
-from vigil.cli.app import app
+from vigil.cli.app import app, input_error, validated
+from vigil.config import check_base_url, check_org_id, check_writable_folder
 
 CONNECT_HELP = f"""Check that the organization is reachable with the key in ${ENV_VAR} and that
 the key holds read:compliance_activities, read:compliance_user_data and read:compliance_org_data
@@ -70,19 +71,30 @@ def render(report: ConnectionReport, console: Console) -> None:
     console.print(f"[{style}]{report.summary}[/] (exit {int(report.exit_code)})")
 
 
-@app.command("connect", help=CONNECT_HELP)
+def _org_id_option(value: str) -> str:
+    if not value.strip():
+        input_error("--org-id is required: the organization UUID (see claude.ai organization settings).", 1)
+    return validated(check_org_id, "--org-id", 1)(value)
+
+
+@app.command("connect", help=CONNECT_HELP, short_help="Check an organization and key; save the connector.")
 def connect(
     # Optional at the Click level so a missing value exits 1, not Click's usage code 2 (= auth failed).
-    org_id: str = typer.Option("", "--org-id", help="Organization UUID the connector reads (required)."),
-    base_url: str = typer.Option(DEFAULT_BASE_URL, "--base-url", help="API base URL (e.g. a local simulator)."),
-    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", help="Name to save the connector under."),
-    lake_root: str = typer.Option("data", "--lake", help="Where this connector's scans land (folder or fsspec URL)."),
+    org_id: str = typer.Option("", "--org-id", metavar="UUID", callback=_org_id_option,
+                               help="Organization UUID the connector reads (required)."),
+    base_url: str = typer.Option(DEFAULT_BASE_URL, "--base-url", metavar="URL",
+                                 callback=validated(check_base_url, "--base-url", 1),
+                                 help="API base URL: https, or http://127.0.0.1 for a local simulator."),
+    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", metavar="NAME",
+                             help="Name to save the connector under."),
+    lake_root: str = typer.Option("data", "--lake", metavar="PATH|URL",
+                                  callback=validated(check_writable_folder, "--lake", 1),
+                                  help="Where this connector's scans land (folder or fsspec URL)."),
+    evidence: str = typer.Option("none", "--evidence", metavar="none|PATH|URL",
+                                 help="Where copies of content with findings go: none, a folder or an fsspec URL."),
     save: bool = typer.Option(True, "--save/--no-save", help="Save the connector when all checks pass."),
 ) -> None:
     console = Console()
-    if not org_id.strip():
-        console.print("[red]--org-id is required: the organization UUID (see claude.ai organization settings).[/]")
-        raise typer.Exit(1)
     try:
         key = key_from_env()
     except (KeyMissing, ValueError) as exc:
@@ -96,7 +108,7 @@ def connect(
     render(report, console)
     if save and report.exit_code == ExitCode.OK:
         record = store.ConnectorRecord(name=name, org_id=org_id.strip(), base_url=base_url,
-                                       key_source=f"env:{ENV_VAR}", lake_root=lake_root)
+                                       key_source=f"env:{ENV_VAR}", lake_root=lake_root, evidence=evidence)
         path = store.save(record)
         console.print(f"saved connector {name!r} to {path} (the key stays in ${ENV_VAR}; it is not stored)")
     raise typer.Exit(int(report.exit_code))

@@ -9,12 +9,12 @@ from vigil.cli.app import app
 from vigil.config import DEFAULT_KEY_SOURCE
 
 
-@app.command()
+@app.command(short_help="Switch a saved connector to a rotated API key.")
 def reauth(
-    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", help="Saved connector to update."),
+    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", metavar="NAME", help="Saved connector to update."),
     key_source: str = typer.Option(
-        DEFAULT_KEY_SOURCE, "--key-source",
-        help="Where the rotated key is: env:VARIABLE or prefect-secret:BLOCK_NAME.",
+        DEFAULT_KEY_SOURCE, "--key-source", metavar="SOURCE",
+        help="prefect-secret:BLOCK_NAME or env:VARIABLE: where the rotated key is.",
     ),
 ) -> None:
     """Swap in a rotated API key; refused unless the new key reaches the connector's org."""
@@ -29,10 +29,12 @@ def reauth(
     typer.echo(f"connector {record.name!r}: key source {record.key_source} verified for org {record.org_id}")
 
 
-@app.command()
+@app.command(short_help="Remove a saved connector (and, with --purge-data, its data).")
 def delete(
-    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", help="Saved connector to delete."),
-    purge_data: bool = typer.Option(False, "--purge-data", help="Also delete its lake tables and checkpoints."),
+    name: str = typer.Option(store.DEFAULT_NAME, "--name", "-n", metavar="NAME", help="Saved connector to delete."),
+    purge_data: bool = typer.Option(False, "--purge-data",
+                                    help="Also delete its lake tables, checkpoints, evidence copies "
+                                         "and Prefect artifacts."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Remove a saved connector; its landed data stays unless --purge-data is given."""
@@ -44,12 +46,23 @@ def delete(
     what = f"connector {name!r} (org {record.org_id})"
     if purge_data:
         what += f" AND all its data in {record.lake_root}"
+        if record.evidence != "none":
+            what += f" and its evidence copies in {record.evidence}"
     if not yes and not typer.confirm(f"Delete {what}?", default=False):
         typer.echo("aborted; nothing deleted")
         raise typer.Exit(1)
-    result = store.delete(name, purge_data=purge_data)
+    result = store.delete(name, purge_data=purge_data, artifact_remover=_remove_artifacts)
     typer.echo(f"deleted connector {name!r}")
     if purge_data:
-        typer.echo(f"purged {', '.join(result.purged) or 'nothing (no data found)'} from {result.lake_root}")
+        typer.echo("purged: " + ("; ".join(result.purged) or "nothing (no data found)"))
+        for item in result.kept:
+            typer.echo(f"not removed: {item}")
     else:
         typer.echo(f"data kept in {result.lake_root}")
+
+
+def _remove_artifacts(connector: str) -> int:
+    """Delete the Prefect artifacts of a connector's runs (through the configured Prefect API)."""
+    from tasks.report import delete_connector_artifacts  # noqa: PLC0415 - Prefect only when purging
+
+    return delete_connector_artifacts(connector)

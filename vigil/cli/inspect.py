@@ -5,8 +5,9 @@ segment is scanned. JSONL output has one object per finding, and one ``{doc, loc
 object per input or archive member that could not be read. A finding's ``start``/``end`` are
 offsets into the file's decoded text for plain-text formats (into the decoded source for XML and
 HTML), within the located unit otherwise, with the 1-based ``line`` and ``column`` of ``start``
-(see docs/extraction.md). Exit status 0 means the scan ran (findings or not); 2 means a path is
-missing or an option is invalid.
+(see docs/extraction.md). Progress (a live line on a terminal) and a closing summary by file and
+severity go to stderr, so stdout stays machine-readable. Exit status 0 means the scan ran
+(findings or not); 2 means a path is missing or an option is invalid.
 """
 
 from __future__ import annotations
@@ -64,30 +65,37 @@ def finding_record(doc: str, segment, finding) -> dict:  # noqa: ANN001
 
 
 def _table(records: list[dict]) -> None:
-    """Aligned plain-text columns (never truncated, so paths and locators stay whole)."""
-    header = ("doc", "locator", "line", "infotype", "likelihood", "severity", "masked")
+    """Aligned plain-text columns (never truncated, so paths and locators stay whole); the masked
+    context is last, with line breaks shown as spaces."""
+    header = ("doc", "locator", "line", "infotype", "likelihood", "severity", "masked", "context")
     rows = [header]
     for r in records:
         if "skipped" in r:
-            rows.append((r["doc"], r["locator"], "", f"skipped: {r['skipped']}", "", "", ""))
+            rows.append((r["doc"], r["locator"], "", f"skipped: {r['skipped']}", "", "", "", ""))
         else:
-            rows.append(tuple(str(r[k]) for k in header))
+            rows.append(tuple(" ".join(str(r.get(k) or "").split()) for k in header))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
-@app.command("inspect")
+@app.command("inspect", short_help="Scan local files for sensitive data (values masked).")
 def inspect(
-    paths: list[str] = typer.Argument(..., help="Files or folders to scan."),
-    fmt: str = typer.Option("jsonl", "--format", help="jsonl (one object per line) or table."),
-    min_likelihood: str = typer.Option("POSSIBLE", "--min-likelihood",
+    paths: list[str] = typer.Argument(..., metavar="PATH", hidden=True),  # described in the docstring
+    fmt: str = typer.Option("jsonl", "--format", metavar="[jsonl|table]",
+                            help="jsonl (one object per line) or table."),
+    min_likelihood: str = typer.Option("POSSIBLE", "--min-likelihood", metavar="LEVEL",
                                        help="VERY_UNLIKELY, UNLIKELY, POSSIBLE, LIKELY or VERY_LIKELY."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="YAML file of custom detectors/overrides."),
-    phone_region: list[str] = typer.Option(["US"], "--phone-region",
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="PATH",
+                                         help="YAML file of custom detectors/overrides."),
+    phone_region: list[str] = typer.Option(["US"], "--phone-region", metavar="REGION",
                                            help="Region(s) whose national phone formats come first (ISO 3166, e.g. US, DE)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line and no summary on stderr."),
 ) -> None:
-    """Scan local files for sensitive data and print the findings (values masked)."""
+    """Scan local files for sensitive data and print the findings (values masked).
+
+    Each PATH is a file or a folder (every file under it is scanned).
+    """
     from vigil.detect import Engine, load_fingerprint_key
     from vigil.detect.model import LIKELIHOODS
     from vigil.detect.rules import RuleError
@@ -111,10 +119,35 @@ def inspect(
     except (RuleError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    records = inspect_paths(paths, engine)
+    from vigil.cli.inspect_progress import InspectProgress, InspectTally
+
+    files = [(given if file == Path(given) else str(file), file) for given in paths for file in _files(Path(given))]
+    tally = InspectTally(len(files))
+    progress = None if quiet else InspectProgress(tally)
+    table_rows: list[dict] = []
+    try:
+        for doc, file in files:
+            for record in inspect_paths([doc], engine):
+                tally.add(record)
+                if fmt == "table":
+                    table_rows.append(record)
+                else:
+                    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            tally.file_done(_size(file))
+            if progress is not None:
+                progress.update()
+    finally:
+        if progress is not None:
+            progress.stop()
     if fmt == "table":
-        _table(list(records))
-        return
-    out = sys.stdout
-    for record in records:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        _table(table_rows)
+    sys.stdout.flush()
+    if progress is not None:
+        progress.print_summary()
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0

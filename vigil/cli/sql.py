@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import decimal
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -13,12 +14,15 @@ from typing import Any, Optional
 
 import duckdb
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.rule import Rule
 from rich.table import Table
+from rich.text import Text
 
-from vigil.cli.app import app
+from vigil.cli.app import app, input_error
 from vigil.config import ConfigError, load_config
 from vigil.lake import TABLES, Lake
+from vigil.lake.readonly import ReadOnlyViolation, check_read_only, lock_down
 
 
 class OutputFormat(str, Enum):
@@ -35,7 +39,7 @@ def open_lake(lake: Optional[str], config: Optional[Path]) -> Lake:
     try:
         cfg = load_config(config)
     except ConfigError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--config") from None
+        input_error(str(exc))
     root = lake or cfg.lake.root
     options = dict(cfg.lake.storage_options) if not lake or lake == cfg.lake.root else {}
     return Lake(root, storage_options=options, compact_threshold=cfg.lake.compact_threshold)
@@ -68,30 +72,74 @@ def render(columns: list[str], rows: list[tuple], fmt: OutputFormat, out=None) -
                   ensure_ascii=False, default=str)
         out.write("\n")
     else:
-        table = Table(show_lines=False, header_style="bold")
+        console = Console(file=out, highlight=False)
+        if not console.is_terminal and "COLUMNS" not in os.environ:
+            console.width = 120  # piped output: no terminal to fit
+        console.print(_table(columns, rows, console.width))
+        console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim", markup=False)
+
+
+def _cell(value: Any) -> Text:
+    # Text, not str: cell content is data, never Rich markup ("[red]", "[sk-ant-…DoAA]").
+    return Text("" if value is None else str(_plain(value)))
+
+
+def _table(columns: list[str], rows: list[tuple], width: int):
+    """A table whose headers never break inside a word; one record per block when it cannot fit."""
+    if sum(len(c) + 3 for c in columns) + 1 <= width:
+        table = Table(header_style="bold")
         for c in columns:
-            table.add_column(c, overflow="fold")
+            table.add_column(Text(c, no_wrap=True), min_width=len(c), overflow="fold")
         for row in rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
-        console = Console(file=out, width=max(120, Console().width))
-        console.print(table)
-        console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+            table.add_row(*(_cell(v) for v in row))
+        return table
+    name_width = max(len(c) for c in columns)
+    blocks = []
+    for i, row in enumerate(rows, 1):
+        record = Table(show_header=False, box=None, padding=(0, 1, 0, 0))
+        record.add_column(style="bold", no_wrap=True, min_width=name_width)
+        record.add_column(overflow="fold")
+        for c, v in zip(columns, row):
+            record.add_row(Text(c), _cell(v))
+        blocks += [Rule(Text(f"row {i}"), align="left", style="dim"), record]
+    if not rows:
+        blocks.append(Text("columns: " + ", ".join(columns)))
+    return Group(*blocks)
 
 
-@app.command()
+LakeOpt = typer.Option(None, "--lake", envvar="VIGIL_LAKE", metavar="PATH|URL", help=LAKE_HELP)
+ConfigOpt = typer.Option(None, "--config", "-c", metavar="PATH", help="Config file (TOML or YAML).")
+
+
+@app.command(short_help="Run read-only SQL on the lake and print the result.")
 def sql(
-    query: str = typer.Argument(..., help="SQL to run. Views: " + ", ".join(TABLES) + " (latest copy of each row) and <table>_all (every landed copy)."),
-    lake: Optional[str] = typer.Option(None, "--lake", envvar="VIGIL_LAKE", help=LAKE_HELP),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (TOML or YAML)."),
+    query: str = typer.Argument(..., metavar="SQL", hidden=True),  # described in the docstring
+    lake: Optional[str] = LakeOpt,
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", metavar="[table|csv|json]",
+                                     help="Output format."),
+    config: Optional[Path] = ConfigOpt,
 ) -> None:
-    """Run SQL on the findings lake with DuckDB and print the result."""
+    """Run read-only SQL on the findings lake with DuckDB and print the result.
+
+    SQL queries the views findings, chat_events, activities, scan_runs and objects (latest copy
+    of each row) and <table>_all (every landed copy); docs/schema.md lists their columns.
+
+    Only statements that read run (SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PIVOT and
+    informational PRAGMAs); COPY, ATTACH, INSTALL/LOAD, CREATE, INSERT, EXPORT and any file
+    write are refused, and DuckDB itself may only read files under the lake root.
+    """
+    try:
+        check_read_only(query)
+    except ReadOnlyViolation as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     the_lake = open_lake(lake, config)
     if not the_lake.storage.exists(the_lake.storage.root):
         typer.echo(f"note: no lake at {the_lake.root_url} yet; every table is empty", err=True)
     for attempt in (1, 2):  # a query racing a compaction may miss a just-deleted file once
         con = the_lake.connect()
         try:
+            lock_down(con, the_lake.storage)
             rel = con.execute(query)
             columns = [d[0] for d in rel.description] if rel.description else []
             rows = rel.fetchall() if columns else []
@@ -108,11 +156,12 @@ def sql(
     render(columns, rows, fmt)
 
 
-@app.command()
+@app.command(short_help="Merge each lake partition's small Parquet files into one.")
 def compact(
-    lake: Optional[str] = typer.Option(None, "--lake", envvar="VIGIL_LAKE", help=LAKE_HELP),
-    table: Optional[list[str]] = typer.Option(None, "--table", "-t", help="Only these tables (repeatable)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (TOML or YAML)."),
+    lake: Optional[str] = LakeOpt,
+    table: Optional[list[str]] = typer.Option(None, "--table", "-t", metavar="TABLE",
+                                              help="Only these tables (repeatable)."),
+    config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Merge each lake partition's small Parquet files into one (rows stay visible exactly once)."""
     the_lake = open_lake(lake, config)

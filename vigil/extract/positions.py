@@ -5,7 +5,7 @@ scanned) into a ``Place``:
 
 - plain-text formats (text, code, Markdown, logs, CSV/TSV, JSON, NDJSON, YAML): the segment is the
   whole decoded file, so offsets are offsets into it; ``line``/``column`` are 1-based positions
-  in it; the locator is ``line:N`` (CSV/TSV: the record's first line; JSON: the ``json:$.path``
+  in it; the locator is ``line:N`` of the match (JSON: the ``json:$.path``
   of the value; NDJSON: ``line:N/json:$.path``);
 - XML and HTML: the segment text is the document's text content; offsets and line/column are
   mapped back to the decoded source file (through the positions the parser reported for each
@@ -20,14 +20,11 @@ scanned) into a ``Place``:
 from __future__ import annotations
 
 import bisect
-import csv
-import io
 import json
 import re
 from dataclasses import dataclass
 from typing import Protocol
 
-csv.field_size_limit(64 * 1024 * 1024)  # the default (128 KiB) rejects long but legitimate cells
 
 _LINE_TAIL = re.compile(r"(^|#|/)line:(\d+)$")
 
@@ -79,39 +76,17 @@ def _with_line(locator: str, line: int) -> str:
 
 class WholeText:
     """The segment is the object's whole decoded text: offsets stay, ``line:N`` is refined to the
-    line of the match (``records``: CSV/TSV, where it is the record's first line)."""
+    line of the match (in CSV/TSV too: a value on the third line of a quoted multi-line record is
+    ``line:3``, the line a person scrolls to)."""
 
-    def __init__(self, records: bool = False) -> None:
-        self.records = records
+    def __init__(self) -> None:
         self._index: LineIndex | None = None
-        self._record_lines: list[int] | None = None
 
     def place(self, text: str, locator: str, start: int, end: int) -> Place:
         if self._index is None:
             self._index = LineIndex(text)
         line, column = self._index.line_column(start)
-        shown = line
-        if self.records:
-            if self._record_lines is None:
-                self._record_lines = _record_first_lines(text)
-            i = bisect.bisect_right(self._record_lines, line) - 1
-            shown = self._record_lines[i] if i >= 0 else line
-        return Place(_with_line(locator, shown), start, end, line, column)
-
-
-def _record_first_lines(text: str) -> list[int]:
-    """First physical line of every CSV/TSV record (quoted fields may span lines)."""
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first else ("," if "," in first else (";" if ";" in first else ","))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    lines, line = [], 1
-    try:
-        for _ in reader:
-            lines.append(line)
-            line = reader.line_num + 1
-    except csv.Error:
-        lines.extend(range(line, text.count("\n") + 2))
-    return lines or [1]
+        return Place(_with_line(locator, line), start, end, line, column)
 
 
 class JsonText:

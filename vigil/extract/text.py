@@ -7,18 +7,15 @@ from text. YAML is never composed (aliases cannot expand).
 Plain-text formats (text, code, Markdown, logs, CSV/TSV, JSON, NDJSON, YAML) give one segment:
 the whole decoded file, unchanged, so a finding's offsets are offsets into the file and a
 column header or a JSON key far from a value is still in the text the engine reads. Its
-positions (``vigil.extract.positions``) refine the locator per match: ``line:N`` (CSV/TSV: the
-record's first line), ``json:$.path`` (JSON), ``line:N/json:$.path`` (NDJSON). Notebooks give
-``cell:N`` per cell.
+positions (``vigil.extract.positions``) refine the locator per match: ``line:N`` (the match's
+line), ``json:$.path`` (JSON), ``line:N/json:$.path`` (NDJSON). Notebooks give ``cell:N`` per
+cell.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 import json
-import re
 
 import charset_normalizer
 
@@ -29,8 +26,6 @@ from vigil.extract.sniff import looks_binary
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
-
-csv.field_size_limit(64 * 1024 * 1024)  # the default (128 KiB) rejects long but legitimate cells
 
 
 def decode_text(data: bytes) -> str:
@@ -65,8 +60,8 @@ def add_text(ctx: Context, text: str) -> None:
 
 def extract_delimited(ctx: Context, data: bytes, fmt: str, name: str) -> None:
     """CSV/TSV: the decoded file as it is (the engine reads its header as context), located at
-    the first line of the record holding a match."""
-    ctx.add("line:1", decode_text(data), lines=True, positions=WholeText(records=True))
+    the line of the match."""
+    ctx.add("line:1", decode_text(data), lines=True, positions=WholeText())
 
 
 def extract_json(ctx: Context, data: bytes, fmt: str, name: str) -> None:

@@ -1,6 +1,9 @@
 """The Parquet lake: schemas, deterministic ids, atomic landing, DuckDB views, compaction,
 the coverage ledger and checkpoints. See docs/schema.md.
 
+In a notebook: ``con = vigil.lake.open("acme")`` (a saved connector, a folder or a URL) gives a
+DuckDB connection with the views; ``vigil.lake.frame(sql, "acme")`` a pandas DataFrame.
+
 Typical use by a scan::
 
     lake = Lake(cfg.lake.root, compact_threshold=cfg.lake.compact_threshold)
@@ -12,6 +15,7 @@ Typical use by a scan::
     state.update(chats_after_id=page.cursor)     # only after land() returned
 """
 
+from vigil.lake.access import frame, open, resolve  # noqa: A004 - vigil.lake.open is the notebook API
 from vigil.lake.compaction import CompactionResult
 from vigil.lake.ids import chat_event_id, finding_id, object_key, stable_id
 from vigil.lake.lake import DEFAULT_COMPACT_THRESHOLD, DEFAULT_ROOT, Lake
@@ -26,5 +30,5 @@ __all__ = [
     "TABLES", "CheckpointError", "CheckpointStore", "CompactionResult", "DEFAULT_COMPACT_THRESHOLD",
     "DEFAULT_ROOT", "Lake", "LakeSchemaError", "LakeStorage", "LandResult", "Ledger", "LedgerEntry",
     "TableSpec", "activity_row", "chat_event_id", "finding_id", "historical_namespace", "object_key",
-    "stable_id",
+    "stable_id", "open", "frame", "resolve",
 ]

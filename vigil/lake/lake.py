@@ -14,9 +14,10 @@ import pyarrow as pa
 
 from vigil.lake import compaction, views
 from vigil.lake.compaction import CompactionResult
-from vigil.lake.ledger import Ledger
+from vigil.lake.ledger import DEFAULT_MAX_ATTEMPTS, Ledger
 from vigil.lake.schemas import TABLES
-from vigil.lake.state import FORWARD, STATE_DIR, CheckpointStore, historical_namespace, list_namespaces
+from vigil.lake.state import (FORWARD, STATE_DIR, CheckpointStore, historical_namespace, list_namespaces,
+                              org_namespace)
 from vigil.lake.storage import LakeStorage
 from vigil.lake.writer import LandResult, Rows, land_batch
 
@@ -126,18 +127,20 @@ class Lake:
                 con.close()
         raise AssertionError("unreachable")
 
-    def ledger(self, kinds: Iterable[str] | None = None) -> Ledger:
-        """Load the coverage ledger once (one query); keep it for the run."""
+    def ledger(self, kinds: Iterable[str] | None = None, run_id: str | None = None,
+               max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Ledger:
+        """Load the coverage ledger once (one query); keep it for the run ``run_id``."""
         con = self.connect()
         try:
-            return Ledger.load(con, kinds)
+            return Ledger.load(con, kinds, run_id=run_id, max_attempts=max_attempts)
         finally:
             con.close()
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def checkpoints(self, namespace: str) -> CheckpointStore:
-        """The checkpoint store of ``namespace`` (``forward`` or ``historical/<run_key>``)."""
-        return CheckpointStore(self.storage, namespace)
+    def checkpoints(self, namespace: str, org_id: str | None = None) -> CheckpointStore:
+        """The checkpoint store of ``namespace`` (``forward`` or ``historical/<run_key>``), in
+        the folder of organization ``org_id`` when given."""
+        return CheckpointStore(self.storage, namespace, org_id)
 
     def forward_checkpoints(self) -> CheckpointStore:
         """Cursors of the forward scan."""
@@ -147,19 +150,26 @@ class Lake:
         """Progress of one historical run; independent of the forward cursors."""
         return CheckpointStore(self.storage, historical_namespace(run_key))
 
-    def checkpoint_namespaces(self, prefix: str = "") -> list[str]:
-        """Namespaces that have a saved checkpoint."""
-        return list_namespaces(self.storage, prefix)
+    def checkpoint_namespaces(self, prefix: str = "", org_id: str | None = None) -> list[str]:
+        """Namespaces that have a saved checkpoint (of organization ``org_id``, relative to its
+        folder, when given)."""
+        if not org_id:
+            return list_namespaces(self.storage, prefix)
+        own = list_namespaces(self.storage, org_namespace(org_id, prefix))
+        return [ns[len(org_id) + 1:] for ns in own]
 
     # -- deletion ------------------------------------------------------------------------------
-    def purge(self) -> list[str]:
-        """Delete every table and checkpoint of this lake. Irreversible.
+    def purge(self, tables_only: bool = False) -> list[str]:
+        """Delete every table and checkpoint (or, ``tables_only``, every table) of this lake.
+        Irreversible.
 
-        Only vigil's own directories (one per table, and ``_state``) are removed, never other
-        files that happen to share the root. Returns the directories that existed.
+        Only vigil's own directories (one per table, ``_state`` and ``_leases``) are removed,
+        never other files that happen to share the root. Returns the directories that existed.
         """
+        from vigil.lake.lease import LEASE_DIR  # noqa: PLC0415 - lease imports storage helpers
+
         removed = []
-        for name in [*TABLES, STATE_DIR]:
+        for name in [*TABLES] + ([] if tables_only else [STATE_DIR, LEASE_DIR]):
             if self.storage.remove_tree(self.storage.path(name)):
                 removed.append(name)
         return removed

@@ -6,6 +6,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+VIGIL_USER_AGENT_PREFIX = "vigil/"  # vigil.api.client.USER_AGENT starts with it
+
+
+def is_vigil_read(activity: Mapping[str, Any]) -> bool:
+    """True for a ``compliance_api_accessed`` activity made by vigil itself (its user agent)."""
+    actor = activity.get("actor") or {}
+    return (activity.get("type") == "compliance_api_accessed"
+            and str(actor.get("user_agent") or "").startswith(VIGIL_USER_AGENT_PREFIX))
+
 
 def activity_row(activity: Mapping[str, Any], scan_run_id: str | None = None) -> dict[str, Any]:
     """An ``activities`` row from an Activity Feed record, which is kept whole in ``raw_json``.
@@ -32,5 +41,6 @@ def activity_row(activity: Mapping[str, Any], scan_run_id: str | None = None) ->
         "claude_project_id": activity.get("claude_project_id"),
         "claude_file_id": activity.get("claude_file_id"),
         "raw_json": json.dumps(activity, sort_keys=True, separators=(",", ":"), default=str),
+        "is_vigil_read": is_vigil_read(activity),
         "scan_run_id": scan_run_id,
     }

@@ -1,8 +1,11 @@
 """Checkpoints (API cursors and progress) under ``<lake>/_state/``, each replaced atomically.
 
-Each namespace is one small JSON file: ``forward`` for the forward scan, ``historical/<run_key>``
-for each historical run, so a historical run never moves the forward cursor and can resume its
-own progress. A checkpoint is saved only after the data it covers has landed; saving replaces
+Each namespace is one small JSON file: ``<org>/forward`` for the forward scan,
+``<org>/historical/<run_key>`` for each historical run, so a historical run never moves the
+forward cursor and can resume its own progress, and two organizations landing in one lake never
+share a cursor. A store opened for an organization stamps its ``org_id`` into every save and
+refuses a file stamped with another one (cursors of one org are meaningless, and rejected with
+400s, for another). A checkpoint is saved only after the data it covers has landed; saving replaces
 the file atomically (see ``LakeStorage.write_atomic``), so a crash leaves the old or the new
 checkpoint, never a torn one.
 """
@@ -32,14 +35,24 @@ def historical_namespace(run_key: str) -> str:
     return f"{HISTORICAL_PREFIX}/{run_key}"
 
 
-class CheckpointStore:
-    """A JSON document of cursors and progress, stored at ``<lake>/_state/<namespace>.json``."""
+def org_namespace(org_id: str | None, namespace: str) -> str:
+    """``namespace`` inside the organization's own folder (unchanged when ``org_id`` is None)."""
+    return f"{org_id}/{namespace}" if org_id else namespace
 
-    def __init__(self, storage: LakeStorage, namespace: str):
+
+class CheckpointStore:
+    """A JSON document of cursors and progress, stored at ``<lake>/_state/<namespace>.json``.
+
+    With ``org_id``, the namespace lives under ``<org_id>/`` and the document must belong to it.
+    """
+
+    def __init__(self, storage: LakeStorage, namespace: str, org_id: str | None = None):
+        namespace = org_namespace(org_id, namespace)
         if not _NAMESPACE.match(namespace) or ".." in namespace.split("/"):
             raise ValueError(f"invalid checkpoint namespace {namespace!r}")
         self.storage = storage
         self.namespace = namespace
+        self.org_id = org_id
         self.path = storage.path(STATE_DIR, f"{namespace}.json")
 
     def load(self) -> dict[str, Any]:
@@ -53,12 +66,18 @@ class CheckpointStore:
             raise CheckpointError(f"checkpoint {self.storage.url(self.path)} is not valid JSON") from None
         if not isinstance(state, dict):
             raise CheckpointError(f"checkpoint {self.storage.url(self.path)} is not a JSON object")
+        owner = state.get("org_id")
+        if self.org_id and owner and owner != self.org_id:
+            raise CheckpointError(f"checkpoint {self.storage.url(self.path)} belongs to organization "
+                                  f"{owner}, not {self.org_id}; refusing to use another org's cursors")
         return state
 
     def save(self, state: dict[str, Any]) -> None:
         """Replace the whole state atomically (``updated_at`` is stamped)."""
         state = dict(state)
         state["updated_at"] = datetime.now(timezone.utc).isoformat()
+        if self.org_id:
+            state["org_id"] = self.org_id
         data = json.dumps(state, sort_keys=True, indent=1, default=str).encode()
         self.storage.write_bytes_atomic(self.path, data)
 

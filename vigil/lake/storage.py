@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
+import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from typing import IO, Any
@@ -80,17 +83,19 @@ class LakeStorage:
         return sorted(posixpath.basename(e.rstrip("/")) for e in entries)
 
     # -- writing -------------------------------------------------------------------------------
-    def write_atomic(self, path: str, write: Callable[[IO[bytes]], None]) -> None:
+    def write_atomic(self, path: str, write: Callable[[IO[bytes]], None], *, mode: int | None = None) -> None:
         """Create or replace ``path`` so that readers see the old content or the new, never a part.
 
-        ``write`` receives a binary file object and writes the whole content to it.
+        ``write`` receives a binary file object and writes the whole content to it. ``mode``
+        (local disks only) sets the file's permission bits exactly, whatever the umask — from the
+        moment the temporary file exists (e.g. ``0o600`` for private content).
         """
         if self.is_local:
             directory = os.path.dirname(path)
             os.makedirs(directory, exist_ok=True)
-            tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
+            tmp = os.path.join(directory, f".{os.path.basename(path)}.{tmp_owner()}.{uuid.uuid4().hex[:8]}.tmp")
             try:
-                with open(tmp, "wb") as f:
+                with _create(tmp, mode) as f:
                     write(f)
                     f.flush()
                     os.fsync(f.fileno())
@@ -112,9 +117,9 @@ class LakeStorage:
                 os.unlink(staged)
             self.fs.invalidate_cache(posixpath.dirname(path))
 
-    def write_bytes_atomic(self, path: str, data: bytes) -> None:
-        """Atomically create or replace ``path`` with ``data``."""
-        self.write_atomic(path, lambda f: f.write(data))
+    def write_bytes_atomic(self, path: str, data: bytes, *, mode: int | None = None) -> None:
+        """Atomically create or replace ``path`` with ``data`` (``mode``: see ``write_atomic``)."""
+        self.write_atomic(path, lambda f: f.write(data), mode=mode)
 
     def remove(self, paths: list[str]) -> None:
         """Delete files; ones already gone are ignored (a concurrent compaction may race us)."""
@@ -133,6 +138,60 @@ class LakeStorage:
         self.fs.rm(path, recursive=True)
         self.fs.invalidate_cache()
         return True
+
+
+_TMP_OWNER = re.compile(r"\.(?P<host>[A-Za-z0-9_-]+)~(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+ORPHAN_AGE_SECONDS = 3600.0  # temporary files of other hosts, or of unknown owners, older than this
+
+
+def tmp_owner() -> str:
+    """``<host>~<pid>``: lets a later run tell an orphan temporary file from a live write."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+    return f"{host}~{os.getpid()}"
+
+
+def remove_orphan_tmp_files(storage: LakeStorage, alive: Callable[[int], bool] | None = None,
+                            max_age: float = ORPHAN_AGE_SECONDS) -> list[str]:
+    """Delete temporary files that no live writer will ever rename (local lakes only).
+
+    A file written by a process of this host that no longer exists is an orphan at once (a
+    ``kill -9`` mid-write); one of another host, or of an older naming, after ``max_age``.
+    Returns the removed paths.
+    """
+    if not storage.is_local or not os.path.isdir(storage.root):
+        return []
+    from vigil.lake.lease import pid_alive  # noqa: PLC0415 - avoid an import cycle
+
+    alive = alive or pid_alive
+    here = tmp_owner().split("~")[0]
+    removed = []
+    now = time.time()
+    for dirpath, _dirs, files in os.walk(storage.root):
+        for name in files:
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            path = os.path.join(dirpath, name)
+            m = _TMP_OWNER.search(name)
+            try:
+                age = now - os.stat(path).st_mtime
+            except FileNotFoundError:
+                continue
+            dead = m is not None and m["host"] == here and not alive(int(m["pid"]))
+            if dead or age > max_age:
+                try:
+                    os.unlink(path)
+                    removed.append(path)
+                except FileNotFoundError:
+                    pass
+    return removed
+
+
+def _create(path: str, mode: int | None) -> IO[bytes]:
+    if mode is None:
+        return open(path, "wb")  # noqa: SIM115 - the caller closes it
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.fchmod(fd, mode)  # the umask may have cleared bits of ``mode``
+    return os.fdopen(fd, "wb")
 
 
 def _fsync_dir(directory: str) -> None:

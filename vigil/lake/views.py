@@ -6,6 +6,9 @@ For each table ``T`` there are two views:
   landed_at DESC) = 1``), which is what queries should use: replays and compaction never
   show a row twice.
 A table with no files yet gets a typed empty view, so every query works on a new lake.
+
+Derived views: ``org_activities`` is ``activities`` without vigil's own Compliance API reads
+(``is_vigil_read``), which are most of the feed's rows while a scan runs.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from vigil.lake.incident_views import create_incident_views
 from vigil.lake.schemas import LANDED_AT, PARTITION_COLUMN, TABLES, TableSpec
 from vigil.lake.storage import LakeStorage
 
@@ -53,7 +57,7 @@ def create_views(con: duckdb.DuckDBPyConnection, storage: LakeStorage) -> None:
                 f"read_parquet({sql_literal(storage.url(glob))}, hive_partitioning = true, "
                 f"union_by_name = true, hive_types = {{'{PARTITION_COLUMN}': DATE}})"
             )
-            con.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")
+            con.execute(f"CREATE VIEW {raw} AS SELECT {_select_list(con, source, spec)} FROM {source}")
         else:
             empty = pa.Table.from_pylist([], schema=spec.view_schema())
             con.register(f"_{spec.name}_empty", empty)
@@ -64,8 +68,31 @@ def create_views(con: duckdb.DuckDBPyConnection, storage: LakeStorage) -> None:
         )
 
 
+def _select_list(con: duckdb.DuckDBPyConnection, source: str, spec: TableSpec) -> str:
+    """The table's columns in schema order; columns older files lack (added later) read as NULL."""
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    columns = []
+    for field in spec.view_schema():
+        name = f'"{field.name}"'
+        if field.name in present:
+            columns.append(name)
+        else:
+            empty = pa.Table.from_pylist([], schema=pa.schema([field]))
+            sql_type = con.from_arrow(empty).types[0]
+            columns.append(f"CAST(NULL AS {sql_type}) AS {name}")
+    return ", ".join(columns)
+
+
+def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Views built on the deduplicated table views (see the module docstring)."""
+    con.execute("CREATE OR REPLACE VIEW org_activities AS "
+                "SELECT * FROM activities WHERE is_vigil_read IS NOT TRUE")
+    create_incident_views(con)
+
+
 def connect(storage: LakeStorage) -> duckdb.DuckDBPyConnection:
     """A new DuckDB connection with the lake's views."""
     con = new_connection(storage)
     create_views(con, storage)
+    create_derived_views(con)
     return con

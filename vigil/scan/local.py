@@ -1,23 +1,29 @@
-"""Plain-Python entry points (no Prefect): the same loop the flows run, with plain steps."""
+"""Plain-Python entry points (no Prefect): the same steps the flows run, in ``run_scan``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from vigil.scan.runner import forward_plan, historical_plan, run_scan
-from vigil.scan.setup import open_session
+from vigil.scan.run import open_run
+from vigil.scan.runner import run_scan
+from vigil.scan.setup import RunSettings, load_run_settings
 
 
-def run_forward(config_path: str | None = None, connector: str | None = None, **session_kw: Any) -> dict:
+def run_forward(config_path: str | None = None, connector: str | None = None, *,
+                settings: RunSettings | None = None, **run_options: Any) -> dict:
     """One forward scan; returns its counts."""
-    with open_session(config_path, connector, **session_kw) as (session, settings):
-        if not settings.forward_enabled:
-            return {"status": "disabled"}
-        return run_scan(session, forward_plan(session, settings.lookback)).result()
+    settings = settings or load_run_settings(config_path, connector)
+    if not settings.forward_enabled:
+        return {"status": "disabled"}
+    with open_run(settings, "forward", **run_options) as run:
+        run_scan(run)
+    return run.summary.result()
 
 
-def run_historical(days: int, config_path: str | None = None, connector: str | None = None,
-                   **session_kw: Any) -> dict:
+def run_historical(days: int, config_path: str | None = None, connector: str | None = None, *,
+                   settings: RunSettings | None = None, **run_options: Any) -> dict:
     """One historical scan of the last ``days`` days (resumes an unfinished one); its counts."""
-    with open_session(config_path, connector, **session_kw) as (session, _settings):
-        return run_scan(session, historical_plan(session, days)).result()
+    settings = settings or load_run_settings(config_path, connector)
+    with open_run(settings, "historical", days=days, **run_options) as run:
+        run_scan(run)
+    return run.summary.result()

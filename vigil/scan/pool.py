@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,7 +16,9 @@ class WorkerPool:
     """Threads that run one item each; at most ``window`` items are in flight at a time.
 
     ``ordered`` yields results in input order, so a page's rows land in a stable order, and an
-    exception in any item is raised to the caller (after the in-flight items finish).
+    exception in any item is raised to the caller (after the in-flight items finish). Each item
+    runs in a copy of the caller's context variables, so a run's logging context (Prefect's flow
+    and task run) reaches the log lines written on the worker threads.
     """
 
     def __init__(self, workers: int = 8, window: int | None = None):
@@ -30,7 +33,7 @@ class WorkerPool:
         pending: deque[Future[R]] = deque()
         try:
             for item in items:
-                pending.append(self._executor.submit(fn, item))
+                pending.append(self._executor.submit(contextvars.copy_context().run, fn, item))
                 if len(pending) >= self.window:
                     yield pending.popleft().result()
             while pending:

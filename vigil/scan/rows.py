@@ -21,6 +21,15 @@ ARTIFACT_VERSION = "artifact_version"
 PROJECT_DOCUMENT = "project_document"
 PROJECT_INSTRUCTIONS = "project_instructions"
 CHAT = "chat"  # a transcript, versioned by updated_at: "this chat was fully inspected as of then"
+PROJECT = "project"  # landed only when a project could not be read (and once it could again)
+# Sessions and Claude Code hosted sites (issue 12).
+LOCAL_SESSION_MESSAGE = "local_session_message"
+REMOTE_SESSION_MESSAGE = "remote_session_message"
+CODE_ARTIFACT_VERSION = "code_artifact_version"  # object_id = the cart_ artifact, version = its version id
+LOCAL_SESSION = "local_session"  # a transcript read (version: updated_at when the API gives one)
+REMOTE_SESSION = "remote_session"  # a transcript read, versioned by the session's updated_at
+SESSION_EVENT_KINDS = (LOCAL_SESSION_MESSAGE, REMOTE_SESSION_MESSAGE, CODE_ARTIFACT_VERSION)
+PUBLIC_READ_MODE = "public"  # a code artifact anyone on the internet can open
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,16 @@ class Context:
     project_name: str | None = None
     user_id: str | None = None
     user_email: str | None = None
+    chat_url: str | None = None
+    deleted_at: datetime | str | None = None
     event_time: datetime | str | None = None
+    # Sessions and code artifacts (issue 12); tool_names maps a block index to its tool's name.
+    session_id: str | None = None
+    product_surface: str | None = None
+    content_verification: str | None = None
+    agent_id: str | None = None
+    read_mode: str | None = None
+    tool_names: tuple[tuple[int, str], ...] = ()
 
     def with_(self, **changes: Any) -> "Context":
         """A copy with some fields changed."""
@@ -52,7 +70,29 @@ class Context:
             "message_id": self.message_id, "author_role": self.author_role, "model": self.model,
             "file_id": self.file_id, "file_name": self.file_name, "project_id": self.project_id,
             "project_name": self.project_name, "user_id": self.user_id, "user_email": self.user_email,
+            "chat_url": self.chat_url, "deleted_at": self.deleted_at,
         }
+
+
+    def tool_name(self, locator: str) -> str | None:
+        """The tool of the ``tool_use:I`` / ``tool_result:I/J`` block a locator points into."""
+        kind, _, pos = locator.partition(":")
+        if kind not in ("tool_use", "tool_result") or not self.tool_names:
+            return None
+        index = pos.split("/", 1)[0]
+        return next((name for i, name in self.tool_names if str(i) == index), None)
+
+    def session_metadata(self, locator: str) -> dict[str, Any]:
+        """The session and code-artifact columns of a finding at ``locator``."""
+        return {"session_id": self.session_id, "product_surface": self.product_surface,
+                "tool_name": self.tool_name(locator), "content_verification": self.content_verification,
+                "read_mode": self.read_mode, "exposure": self.read_mode}
+
+
+def block_tool_names(message: Mapping[str, Any]) -> tuple[tuple[int, str], ...]:
+    """``(block index, tool name)`` of a message's ``tool_use`` and ``tool_result`` blocks."""
+    return tuple((i, str(b["name"])) for i, b in enumerate(message.get("content") or ())
+                 if isinstance(b, Mapping) and b.get("type") in ("tool_use", "tool_result") and b.get("name"))
 
 
 def chat_context(chat: Mapping[str, Any], project_name: str | None, org_id: str | None) -> Context:
@@ -63,6 +103,7 @@ def chat_context(chat: Mapping[str, Any], project_name: str | None, org_id: str 
         chat_id=chat.get("id"), chat_title=chat.get("name"), model=chat.get("model"),
         project_id=chat.get("project_id"), project_name=project_name,
         user_id=user.get("id"), user_email=user.get("email_address"),
+        chat_url=chat.get("href"), deleted_at=chat.get("deleted_at"),
     )
 
 
@@ -83,29 +124,59 @@ class ObjectRef:
 
 
 def finding_row(ref: ObjectRef, ctx: Context, locator: str, finding: Any, run_id: str,
-                scanned_at: datetime, place: Any = None) -> dict[str, Any]:
+                scanned_at: datetime, category: str | None = None, place: Any = None) -> dict[str, Any]:
     """One ``findings`` row for a detector hit (``finding`` is a ``vigil.detect.Finding``).
+
+    ``category`` is the detector's category (credential, pii, financial, health, ...). A secret
+    (``credential``) in a site anyone on the internet can open (``read_mode`` public) is
+    ``critical``, whatever the rule's own severity.
 
     ``place`` (a ``vigil.extract.positions.Place`` from ``Segment.place``) gives the locator,
     offsets, line and column in the object; without it they are the finding's own (offsets into
-    the scanned text, e.g. a message)."""
+    the scanned text, e.g. a message).
+    """
     start, end = finding.start, finding.end
     line, column = getattr(finding, "line", None), getattr(finding, "column", None)
     if place is not None:
         locator, start, end, line, column = place.locator, place.start, place.end, place.line, place.column
     row = ctx.metadata()
+    severity = finding.severity
+    if ctx.read_mode == PUBLIC_READ_MODE and category == "credential":
+        severity = "critical"
     row.update(
         finding_id=finding_id(ref.kind, ref.object_id, ref.version, locator, finding.detector,
                               start, end),
-        object_kind=ref.kind, object_id=ref.object_id, object_version=ref.version,
-        locator=locator, start=start, end=end, line=line, column=column,
-        likelihood_reason=getattr(finding, "likelihood_reason", None), infotype=finding.infotype,
-        detector=finding.detector, likelihood=finding.likelihood,
-        severity=finding.severity, masked=finding.masked, fingerprint=finding.fingerprint,
+        object_key=ref.key, object_kind=ref.kind, object_id=ref.object_id,
+        object_version=ref.version, locator=locator, start=start, end=end, line=line, column=column,
+        likelihood_reason=getattr(finding, "likelihood_reason", None),
+        infotype=finding.infotype, category=category, detector=finding.detector, likelihood=finding.likelihood,
+        severity=severity, masked=finding.masked, fingerprint=finding.fingerprint,
         context=finding.context, event_time=ctx.event_time,
         scanned_at=scanned_at, scan_run_id=run_id,
     )
+    row.update(ctx.session_metadata(locator))
     return row
+
+
+def session_event_row(event_kind: str, ref: ObjectRef, ctx: Context, *, bytes_: int | None,
+                      findings_count: int | None, scan_status: str, reason: str | None,
+                      truncated: bool, run_id: str, scanned_at: datetime) -> dict[str, Any]:
+    """One ``session_events`` row: a session message or a code-artifact version."""
+    container = ctx.session_id if event_kind != CODE_ARTIFACT_VERSION else ref.object_id
+    return {
+        "event_id": chat_event_id(event_kind, container, ctx.message_id, None,
+                                  ref.version if event_kind == CODE_ARTIFACT_VERSION else None),
+        "event_kind": event_kind, "org_id": ctx.org_id, "session_id": ctx.session_id,
+        "product_surface": ctx.product_surface, "message_id": ctx.message_id, "role": ctx.author_role,
+        "model": ctx.model, "tool_names": ",".join(name for _, name in ctx.tool_names) or None,
+        "content_verification": ctx.content_verification, "truncated": truncated,
+        "user_id": ctx.user_id, "user_email": ctx.user_email, "agent_id": ctx.agent_id,
+        "project_id": ctx.project_id, "artifact_name": ctx.file_name if event_kind == CODE_ARTIFACT_VERSION else None,
+        "read_mode": ctx.read_mode, "object_key": ref.key, "object_kind": ref.kind,
+        "object_id": ref.object_id, "object_version": ref.version, "event_time": ctx.event_time,
+        "bytes": bytes_, "findings_count": findings_count, "scan_status": scan_status, "reason": reason,
+        "scanned_at": scanned_at, "scan_run_id": run_id,
+    }
 
 
 def event_row(event_kind: str, ref: ObjectRef | None, ctx: Context, *, bytes_: int | None,
@@ -118,7 +189,7 @@ def event_row(event_kind: str, ref: ObjectRef | None, ctx: Context, *, bytes_: i
     row.update(
         event_id=chat_event_id(event_kind, ctx.chat_id or ctx.project_id, ctx.message_id,
                                file_id, version),
-        event_kind=event_kind,
+        event_kind=event_kind, object_key=ref.key if ref else None,
         object_kind=ref.kind if ref else None, object_id=ref.object_id if ref else None,
         object_version=ref.version if ref else None,
         event_time=ctx.event_time, bytes=bytes_, findings_count=findings_count,
@@ -128,13 +199,14 @@ def event_row(event_kind: str, ref: ObjectRef | None, ctx: Context, *, bytes_: i
 
 
 def object_row(ref: ObjectRef, ctx: Context, *, status: str, reason: str | None,
-               bytes_: int | None, findings_count: int, run_id: str, scanned_at: datetime,
+               bytes_: int | None, findings_count: int | None, run_id: str, scanned_at: datetime,
                detected_type: str | None = None, evidence_uri: str | None = None,
-               duration_ms: int | None = None) -> dict[str, Any]:
+               duration_ms: int | None = None, attempts: int = 1) -> dict[str, Any]:
     """One ``objects`` ledger row: the object version was scanned, or skipped for ``reason``."""
     return {
         "object_key": ref.key, "object_kind": ref.kind, "object_id": ref.object_id,
-        "object_version": ref.version, "status": status, "reason": reason, "bytes": bytes_,
+        "object_version": ref.version, "status": status, "reason": reason, "attempts": attempts,
+        "bytes": bytes_,
         "findings_count": findings_count, "detected_type": detected_type,
         "file_name": ref.name, "mime": ref.mime, "org_id": ctx.org_id, "chat_id": ctx.chat_id,
         "project_id": ctx.project_id, "user_email": ctx.user_email, "evidence_uri": evidence_uri,

@@ -1,34 +1,46 @@
-"""The scan loop: for each source, fetch a page → filter → inspect → land → checkpoint.
+"""Scan plans, the run summary, and the plain-Python scan loop.
 
-The loop is written once and used by both the plain-Python path (``vigil scan``, the tests) and
-the Prefect flows, which pass ``Steps`` whose methods are Prefect tasks. A checkpoint is saved
-only after ``land`` returned, so a crash replays at most one page, and the replay lands the same
-deterministic ids again (invisible in SQL).
+The loop — per source, fetch a page → filter → inspect → land → advance the checkpoint — is
+written out twice on purpose: in ``run_scan`` below (the ``--no-prefect`` path and the tests of
+``vigil/``, which never start Prefect) and in ``flows/*.py``, where each step is a Prefect task.
+Both call the same step functions (``vigil.scan.steps``) on the same ``ScanRun``
+(``vigil.scan.run``), and a test checks that both land the same rows. A checkpoint is saved only
+after a page's rows have landed, so a crash replays at most one page, and the replay lands the
+same deterministic ids again (invisible in SQL).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from collections.abc import Mapping
 from typing import Any
 
-from vigil.lake import CheckpointStore, historical_namespace
+from vigil.lake import historical_namespace
+from vigil.lake.ledger import RETRYABLE_REASONS
+from vigil.scan import session_sources  # noqa: F401 - registers the sources of issue 12
 from vigil.scan.batch import Batch
-from vigil.scan.chats import inspect_chats
 from vigil.scan.fetch import ListPage
-from vigil.scan.projects import inspect_projects
-from vigil.scan.session import ScanSession, new_run_id
-from vigil.scan.sources import Source, Window, iso, make_sources
+from vigil.scan.session import ScanSession
+from vigil.scan.sources import Source, Window, make_sources
 
 _log = logging.getLogger(__name__)
 
 TOP_FINDINGS = 20
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+# The directory comes first: scope by group, and owner e-mails of sessions, read it.
+FORWARD_SOURCES = ("directory", "posture", "activities", "projects", "chats", "local_sessions",
+                   "remote_sessions", "code_artifacts", "project_retries", "chat_retries", "session_retries")
+HISTORICAL_SOURCES = ("directory", "posture", "activities", "projects", "chats", "local_sessions",
+                      "remote_sessions", "code_artifacts")
+# Skips that are policy, not failure: they do not make a run "completed_with_skips".
+POLICY_SKIPS = frozenset({"too_large", "type_excluded", "not_found", "superseded", "out_of_scope"})
+# Content the API itself does not give (SPEC §9): recorded in the ledger, not a scan failure.
+UNAVAILABLE_CONTENT = frozenset({"not_captured", "cmek_key_revoked", "retention_elapsed", "oversize",
+                                 "content_unavailable", "synthetic_marker", "pending", "rotated_out"})
 
 
 @dataclass
@@ -50,6 +62,9 @@ class RunSummary:
     run_type: str
     started_at: datetime
     window: Window
+    connector: str | None = None
+    org_id: str | None = None
+    owner: str | None = None
     status: str = "running"
     finished_at: datetime | None = None
     pages: Counter = field(default_factory=Counter)
@@ -65,12 +80,21 @@ class RunSummary:
     cursors_after: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     progress: float = 0.0
+    rules_version: str | None = None  # hash of the built-in and custom rules (vigil.scan.rules)
+    previous_rules_version: str | None = None  # of the organization's previous run
+
+    @property
+    def rules_changed(self) -> bool:
+        """Whether this run's rule set differs from the previous run's (False for a first run)."""
+        return bool(self.previous_rules_version and self.rules_version
+                    and self.previous_rules_version != self.rules_version)
 
     def add(self, source: str, batch: Batch) -> None:
         self.pages[source] += 1
         self.counts.update(batch.counts)
         self.counts["findings"] += len(batch.findings)
         self.counts["chat_events"] += len(batch.chat_events)
+        self.counts["session_events"] += len(batch.session_events)
         self.counts["activities"] += len(batch.activities)
         self.skipped.update(batch.skipped)
         self.bytes_scanned += batch.bytes_scanned
@@ -86,16 +110,33 @@ class RunSummary:
         return {"run_id": self.run_id, "run_type": self.run_type, "status": self.status,
                 "counts": dict(self.counts), "skipped": dict(self.skipped),
                 "requests": self.requests, "rate_limited": self.rate_limited,
-                "retries": self.retries}
+                "retries": self.retries, "retry_later": self.retry_later,
+                "rules_version": self.rules_version, "rules_changed": self.rules_changed}
 
     @property
     def objects_skipped(self) -> int:
         return sum(self.skipped.values())
 
+    @property
+    def failed_skips(self) -> dict[str, int]:
+        """Objects skipped because something failed (not by policy), by reason."""
+        return {r: n for r, n in self.skipped.items() if r not in POLICY_SKIPS | UNAVAILABLE_CONTENT and n}
+
+    def completion_status(self) -> str:
+        """``completed``, or ``completed_with_skips`` when objects were skipped on failure
+        (retryable ones are tried again by the next forward scans)."""
+        return "completed_with_skips" if self.failed_skips else "completed"
+
+    @property
+    def retry_later(self) -> int:
+        """Objects skipped for a reason a later scan may heal."""
+        return sum(n for r, n in self.skipped.items() if r in RETRYABLE_REASONS)
+
     def scan_run_row(self, parameters: dict[str, Any]) -> dict[str, Any]:
         finished = self.finished_at or self.started_at
         return {
-            "scan_run_id": self.run_id, "run_type": self.run_type, "status": self.status,
+            "scan_run_id": self.run_id, "run_type": self.run_type, "connector": self.connector,
+            "org_id": self.org_id, "status": self.status, "owner": self.owner,
             "started_at": self.started_at, "finished_at": self.finished_at,
             "window_start": self.window.start, "window_end": self.window.end,
             "cursors_before": json.dumps(self.cursors_before, sort_keys=True),
@@ -108,6 +149,7 @@ class RunSummary:
             "activities_count": self.counts["activities"], "requests_used": self.requests,
             "rate_limited_429": self.rate_limited, "retries": self.retries,
             "duration_s": (finished - self.started_at).total_seconds(), "error": self.error,
+            "rules_version": self.rules_version,
             "parameters_json": json.dumps(parameters, sort_keys=True, default=str),
         }
 
@@ -119,166 +161,28 @@ def _top_entry(f: dict[str, Any]) -> dict[str, Any]:
             "chat_id": f["chat_id"], "user_email": f["user_email"], "project_name": f["project_name"]}
 
 
-class Steps:
-    """The four steps of a page. The Prefect flows subclass this with task-wrapped methods."""
-
-    def fetch(self, session: ScanSession, source: Source, state: dict[str, Any]) -> ListPage:
-        """One list request (the client retries transient errors itself)."""
-        return source.fetch(session.fetcher, state)
-
-    def filter(self, session: ScanSession, source: Source, page: ListPage) -> list[dict[str, Any]]:
-        """The page's records that are in scope."""
-        return filter_records(session, source.name, page.records)
-
-    def inspect(self, session: ScanSession, source: Source, records: list[dict[str, Any]]) -> Batch:
-        """Inspect what is new in the records; never raises on bad content (records skips)."""
-        return inspect_records(session, source.name, records)
-
-    def land(self, session: ScanSession, checkpoints: CheckpointStore, source: Source,
-             batch: Batch, state: dict[str, Any]) -> None:
-        """Land the batch durably, then save the source's checkpoint."""
-        land_page(session, checkpoints, source.name, batch, state)
-
-
-def filter_records(session: ScanSession, source: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Apply the scope to one page of ``source`` records."""
-    if source == "chats":
-        return [c for c in records if session.chat_in_scope(c)]
-    if source == "projects":
-        session.remember_projects(records)
-        return [p for p in records if session.project_in_scope(p)]
-    return list(records)
-
-
-def inspect_records(session: ScanSession, source: str, records: list[dict[str, Any]]) -> Batch:
-    """Turn one page of in-scope records into rows."""
-    if source == "chats":
-        return inspect_chats(session, records)
-    if source == "projects":
-        return inspect_projects(session, records)
-    from vigil.lake import activity_row
-
-    batch = Batch(activities=[activity_row(a, session.run_id) for a in records])
-    return batch
-
-
-def land_page(session: ScanSession, checkpoints: CheckpointStore, source: str, batch: Batch,
-              state: dict[str, Any]) -> None:
-    """Land a page's rows, then (only then) save the source's new checkpoint state."""
-    if batch.row_count():
-        # Compaction waits for the end of the run (``compact_after_run``): merging growing
-        # partitions after every few pages would redo the same work many times in a long scan.
-        session.lake.land(batch.tables(), ledger=session.ledger, compact=False)
-    session.release_claims()
-    checkpoints.update(**{source: state})
-
-
-PageHook = Callable[[str, int, RunSummary], None]
-
-
-def run_scan(session: ScanSession, plan: ScanPlan, steps: Steps | None = None,
-             on_page: PageHook | None = None, logger: Any = None) -> RunSummary:
-    """Walk every source of ``plan`` to its end; write the run's ``scan_runs`` row.
-
-    ``on_page(source, page_number, summary)`` runs after each page has landed and its
-    checkpoint is saved (progress reports; tests use it to simulate a crash). ``logger``
-    (default: this module's) receives progress lines: counts and ids, never content.
-    """
-    log = logger or _log
-    steps = steps or Steps()
-    started = session.clock()
-    session.run_id = session.run_id or new_run_id(plan.run_type, started)
-    summary = RunSummary(session.run_id, plan.run_type, started, plan.window)
-    checkpoints = session.lake.checkpoints(plan.namespace)
-    saved = checkpoints.load()
-    summary.cursors_before = {s.name: saved.get(s.name) for s in plan.sources}
-    counters_before = session.fetcher.counters()
-    t0 = time.perf_counter()
-    log.info("%s scan %s started (window from %s)", plan.run_type, session.run_id, iso(plan.window.start))
-    try:
-        for index, source in enumerate(plan.sources):
-            state = dict(saved.get(source.name) or {})
-            if state.get("done"):
-                continue  # a resumed historical run already finished this source
-            page_no = 0
-            while True:
-                page = steps.fetch(session, source, state)
-                records = steps.filter(session, source, page)
-                batch = steps.inspect(session, source, records)
-                state = source.advance(state, page)
-                more = source.more(state, page)
-                if not more:
-                    state = source.finish(state)
-                    if plan.run_type == "historical":
-                        state["done"] = True
-                steps.land(session, checkpoints, source, batch, state)
-                page_no += 1
-                summary.add(source.name, batch)
-                summary.progress = _progress(plan, index, source, page)
-                log.info("%s page %d landed: %d records, %d in scope, %d findings",
-                         source.name, page_no, len(page.records), len(records), len(batch.findings))
-                if on_page is not None:
-                    on_page(source.name, page_no, summary)
-                if not more:
-                    break
-        compact_after_run(session)
-        summary.status = "completed"
-        summary.progress = 100.0
-        if plan.run_type == "historical":
-            checkpoints.update(status="done")
-    except BaseException as exc:
-        summary.status = "failed"
-        summary.error = type(exc).__name__  # messages may quote content; the type is enough here
-        raise
-    finally:
-        summary.finished_at = session.clock()
-        summary.cursors_after = {s.name: checkpoints.load().get(s.name) for s in plan.sources}
-        used = session.fetcher.counters()
-        summary.requests = used.requests - counters_before.requests
-        summary.rate_limited = used.rate_limited - counters_before.rate_limited
-        summary.retries = used.retries - counters_before.retries
-        _record_run(session, summary, plan)
-        log.info("%s scan %s %s in %.1f s: %d requests, %d findings", plan.run_type,
-                 session.run_id, summary.status, time.perf_counter() - t0, summary.requests,
-                 summary.counts["findings"])
-    return summary
-
-
-def compact_after_run(session: ScanSession) -> None:
-    """Merge the small files the run left, where a partition holds more than the lake's threshold."""
-    if session.lake.compact_threshold:
-        session.lake.compact_if_needed(["findings", "chat_events", "objects", "activities"])
-
-
-def _record_run(session: ScanSession, summary: RunSummary, plan: ScanPlan) -> None:
-    try:
-        session.lake.land({"scan_runs": [summary.scan_run_row(plan.parameters)]})
-    except Exception:  # noqa: BLE001 - never hide the run's own error behind this one
-        _log.exception("could not record scan run %s", summary.run_id)
-        if summary.status == "completed":
-            raise
-
-
-def _progress(plan: ScanPlan, index: int, source: Source, page: ListPage) -> float:
-    """Rough percent done: sources in order, chats by the position of their ``updated_at``."""
-    weights = {"activities": 5.0, "projects": 5.0, "chats": 90.0}
+def progress_at(plan: ScanPlan, source: Source, record: Mapping[str, Any] | None, finished: bool) -> float:
+    """Rough percent done: sources in order; within chats, the position of a chat's
+    ``updated_at`` in the run's window (chats are walked in that order)."""
+    weights = {"activities": 5.0, "projects": 5.0, "chats": 85.0, "project_retries": 1.0, "chat_retries": 4.0,
+               "local_sessions": 3.0, "remote_sessions": 2.0, "code_artifacts": 1.0}
     total = sum(weights.get(s.name, 0) for s in plan.sources) or 1.0
+    index = plan.sources.index(source)
     before = sum(weights.get(s.name, 0) for s in plan.sources[:index])
-    part = 1.0 if not page.has_more else 0.0
-    if source.name == "chats" and page.has_more and page.records:
-        last = page.records[-1].get("updated_at")
-        end = plan.window.end or plan.window.start
+    part = 1.0 if finished else 0.0
+    if source.name == "chats" and not finished and record is not None:
+        end = plan.window.end or source.run_started
         try:
-            ts = datetime.fromisoformat(last.replace("Z", "+00:00"))
+            ts = datetime.fromisoformat(str(record.get("updated_at")).replace("Z", "+00:00"))
             span = (end - plan.window.start).total_seconds()
             part = min(max((ts - plan.window.start).total_seconds() / span, 0.0), 0.99) if span > 0 else 0.0
-        except (AttributeError, ValueError):
+        except (TypeError, ValueError):
             part = 0.0
     return round(100.0 * (before + weights.get(source.name, 0) * part) / total, 1)
 
 
 def forward_plan(session: ScanSession, lookback: timedelta, now: datetime | None = None,
-                 sources: tuple[str, ...] = ("activities", "projects", "chats")) -> ScanPlan:
+                 sources: tuple[str, ...] = FORWARD_SOURCES) -> ScanPlan:
     """The forward scan: continue every source from the ``forward`` checkpoint.
 
     ``lookback`` sets where the very first forward run starts (content modified since
@@ -286,13 +190,12 @@ def forward_plan(session: ScanSession, lookback: timedelta, now: datetime | None
     """
     now = now or session.clock()
     window = Window(now - lookback, None)
-    return ScanPlan("forward", "forward", window, make_sources(window, now, historical=False,
-                                                               include=sources),
-                    {"lookback_days": lookback.total_seconds() / 86400})
+    return ScanPlan("forward", "forward", window, _prepared(session, make_sources(
+        window, now, historical=False, include=sources)), {"lookback_days": lookback.total_seconds() / 86400})
 
 
 def historical_plan(session: ScanSession, days: int, now: datetime | None = None,
-                    sources: tuple[str, ...] = ("activities", "projects", "chats")) -> ScanPlan:
+                    sources: tuple[str, ...] = HISTORICAL_SOURCES) -> ScanPlan:
     """A historical scan of content modified in the last ``days`` days.
 
     If an earlier historical run with the same ``days`` did not finish, this resumes it (same
@@ -302,19 +205,42 @@ def historical_plan(session: ScanSession, days: int, now: datetime | None = None
     if days < 1:
         raise ValueError("max_last_modified_days must be at least 1")
     now = now or session.clock()
-    for ns in reversed(session.lake.checkpoint_namespaces("historical")):
-        state = session.lake.checkpoints(ns).load()
+    org = session.org_id
+    for ns in reversed(session.lake.checkpoint_namespaces("historical", org_id=org)):
+        state = session.lake.checkpoints(ns, org_id=org).load()
         if state.get("days") == days and state.get("status") != "done":
             window = Window(datetime.fromisoformat(state["window_start"]),
                             datetime.fromisoformat(state["window_end"]))
             return ScanPlan("historical", ns, window,
-                            make_sources(window, now, historical=True, include=sources),
+                            _prepared(session, make_sources(window, now, historical=True, include=sources)),
                             {"max_last_modified_days": days, "resumed": True})
     window = Window(now - timedelta(days=days), now)
     ns = historical_namespace(f"{days}d-{now.strftime('%Y%m%dT%H%M%S')}")
-    session.lake.checkpoints(ns).save({"days": days, "status": "running",
+    session.lake.checkpoints(ns, org_id=org).save({"days": days, "status": "running",
                                        "window_start": window.start.isoformat(),
                                        "window_end": window.end.isoformat()})
     return ScanPlan("historical", ns, window,
-                    make_sources(window, now, historical=True, include=sources),
+                    _prepared(session, make_sources(window, now, historical=True, include=sources)),
                     {"max_last_modified_days": days, "resumed": False})
+
+
+def _prepared(session: ScanSession, sources: list[Source]) -> list[Source]:
+    """Sources that have read their settings from the session."""
+    for source in sources:
+        source.prepare(session)
+    return sources
+
+
+def run_scan(run: Any) -> RunSummary:
+    """Walk every source of ``run.plan`` to its end (the plain-Python twin of the flows' loop)."""
+    from vigil.scan import steps  # noqa: PLC0415 - steps import this module
+
+    for source in run.plan.sources:
+        state = run.resume_state(source)
+        while state is not None:
+            page = steps.fetch_page(run, source, state)
+            records = steps.filter_page(run, source, page)
+            batch = steps.inspect_page(run, source, records)
+            steps.land_page(run, source, batch)
+            state = steps.advance_checkpoint(run, source, state, page, records, batch)
+    return run.summary

@@ -1,7 +1,9 @@
 """The three things a scan walks (chats, projects, the Activity Feed) and how each resumes.
 
 A source turns its checkpoint state into one list request (``fetch``) and computes the state
-that resumes just after a page (``advance``). The runner saves that state only after the page's
+that resumes just after a page (``advance``). The two retry sources read the lake's ledger
+instead of the API: chats and projects holding objects that an earlier scan skipped for a reason
+that can heal (``vigil.lake.ledger.RETRYABLE_REASONS``), so the forward scan comes back for them. The runner saves that state only after the page's
 rows have landed, so a crash replays at most one page. Forward and historical scans use the same
 sources with different states: the forward state follows the API's own cursors indefinitely;
 a historical state is bounded by its window and lives in its own namespace.
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from vigil.scan.fetch import Fetcher, ListPage
+from vigil.lake.ledger import RETRYABLE_REASONS
+from vigil.scan.fetch import ListPage
 
 PROJECT_OVERLAP = timedelta(minutes=2)  # re-read projects touched just before the last walk
 ACTIVITY_OVERLAP = timedelta(minutes=5)  # re-poll behind the feed cursor for late or tied rows
@@ -58,7 +61,10 @@ class Source:
         self.run_started = run_started
         self.historical = historical
 
-    def fetch(self, fetcher: Fetcher, state: Mapping[str, Any]) -> ListPage:  # pragma: no cover
+    def prepare(self, session: Any) -> None:
+        """Read what the walk needs from the run's session (settings) when the plan is made."""
+
+    def fetch(self, session: Any, state: Mapping[str, Any]) -> ListPage:  # pragma: no cover
         raise NotImplementedError
 
     def advance(self, state: Mapping[str, Any], page: ListPage) -> dict[str, Any]:  # pragma: no cover
@@ -78,7 +84,8 @@ class ChatSource(Source):
 
     name = "chats"
 
-    def fetch(self, fetcher: Fetcher, state: Mapping[str, Any]) -> ListPage:
+    def fetch(self, session: Any, state: Mapping[str, Any]) -> ListPage:
+        fetcher = session.fetcher
         if self.historical:
             return fetcher.chats_page(after_id=state.get("after_id"),
                                       updated_gte=iso(self.window.start),
@@ -104,9 +111,9 @@ class ProjectSource(Source):
             return iso(self.window.start), iso(self.window.end) if self.window.end else None
         return state.get("walk_since") or state.get("since") or iso(self.window.start), None
 
-    def fetch(self, fetcher: Fetcher, state: Mapping[str, Any]) -> ListPage:
+    def fetch(self, session: Any, state: Mapping[str, Any]) -> ListPage:
         since, until = self._bounds(state)
-        return fetcher.projects_page(page=state.get("page"), updated_gte=since, updated_lt=until)
+        return session.fetcher.projects_page(page=state.get("page"), updated_gte=since, updated_lt=until)
 
     def advance(self, state: Mapping[str, Any], page: ListPage) -> dict[str, Any]:
         new = dict(state)
@@ -135,7 +142,8 @@ class ActivitySource(Source):
 
     name = "activities"
 
-    def fetch(self, fetcher: Fetcher, state: Mapping[str, Any]) -> ListPage:
+    def fetch(self, session: Any, state: Mapping[str, Any]) -> ListPage:
+        fetcher = session.fetcher
         if self.historical:
             return fetcher.activities_page(after_id=state.get("after_id"),
                                            created_gte=iso(self.window.start),
@@ -186,8 +194,75 @@ class ActivitySource(Source):
         return dict(state)  # nothing in the feed yet: the next run walks the same window again
 
 
+class _RetrySource(Source):
+    """Containers (chats or projects) holding objects due again, read from the ``objects`` view.
+
+    Keyset pages over the container id; the walk restarts with every run (the state is only
+    ``after`` within a run), because what is due changes as rows land.
+    """
+
+    container_column = ""
+    belongs = ""  # SQL condition: the objects rows of this kind of container
+    page_size = 200
+
+    def fetch(self, session: Any, state: Mapping[str, Any]) -> ListPage:
+        col = self.container_column
+        rows = session.lake.query(
+            f"SELECT {col} AS container, any_value(user_email) AS user_email, "
+            f"any_value(project_id) AS project_id, "
+            f"list(struct_pack(k := object_kind, i := object_id, v := object_version)) AS due "
+            f"FROM objects WHERE status = 'skipped' AND list_contains(?, reason) "
+            f"AND coalesce(attempts, 1) < ? AND scan_run_id IS DISTINCT FROM ? "
+            f"AND {self.belongs} AND {col} > ? "
+            f"GROUP BY {col} ORDER BY {col} LIMIT ?",
+            [sorted(RETRYABLE_REASONS), session.ledger.max_attempts, session.run_id,
+             state.get("after") or "", self.page_size + 1]).to_pylist()
+        more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        records = [self.record(r) for r in rows]
+        return ListPage(records, rows[-1]["container"] if rows else None, more)
+
+    def record(self, row: Mapping[str, Any]) -> dict[str, Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def advance(self, state: Mapping[str, Any], page: ListPage) -> dict[str, Any]:
+        return {"after": page.cursor} if page.cursor else dict(state)
+
+    def finish(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+class ChatRetrySource(_RetrySource):
+    """Chats with objects (or the transcript itself) skipped by an earlier scan, due again."""
+
+    name = "chat_retries"
+    container_column = "chat_id"
+    belongs = "chat_id IS NOT NULL"
+
+    def record(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {"id": row["container"], "project_id": row["project_id"],
+                "user": {"email_address": row["user_email"]},
+                "retry_keys": [(d["k"], d["i"], d["v"]) for d in row["due"]]}
+
+
+class ProjectRetrySource(_RetrySource):
+    """Projects with content (or the project itself) skipped by an earlier scan, due again."""
+
+    name = "project_retries"
+    container_column = "project_id"
+    belongs = "chat_id IS NULL AND project_id IS NOT NULL"
+
+    def record(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {"id": row["container"], "retry_keys": [(d["k"], d["i"], d["v"]) for d in row["due"]]}
+
+
+SOURCE_KINDS: dict[str, type[Source]] = {
+    "activities": ActivitySource, "projects": ProjectSource, "chats": ChatSource,
+    "project_retries": ProjectRetrySource, "chat_retries": ChatRetrySource,
+}
+
+
 def make_sources(window: Window, run_started: datetime, historical: bool,
                  include: tuple[str, ...] = ("activities", "projects", "chats")) -> list[Source]:
     """The sources of a run, in the order they are walked."""
-    kinds = {"activities": ActivitySource, "projects": ProjectSource, "chats": ChatSource}
-    return [kinds[name](window, run_started, historical) for name in include]
+    return [SOURCE_KINDS[name](window, run_started, historical) for name in include]

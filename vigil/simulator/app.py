@@ -30,7 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from vigil.simulator.activities import Activity
-from vigil.simulator.auth import READ_SCOPES, ApiKey, KeyRing, RateLimiter, default_key
+from vigil.simulator.auth import READ_SCOPES, ApiKey, KeyRing, RateLimiter, default_key, retired_key
 from vigil.simulator.faults import Faults
 from vigil.simulator.ids import ts_micro_z, ts_naive, ts_offset, ts_z
 from vigil.simulator.org import Chat, FileObj, SyntheticOrg
@@ -44,12 +44,17 @@ MSG_401 = "The API key provided is invalid or has been revoked."
 MSG_429 = ("Compliance API rate limit of {rpm} requests per minute per parent organization has been exceeded. "
            "Retry after the time indicated by the retry-after header. Quote the request-id response header "
            "when contacting Anthropic support.")
+MSG_429_REMOTE = ("Remote sessions rate limit exceeded. Retry after the time indicated by the retry-after header. "
+                  "Quote the request-id response header when contacting Anthropic support.")
 MSG_FILE_404 = "No file found with provided id, or it has already been deleted."
 MSG_PROJECT_404 = "No project is found with the provided id."
 MSG_DOC_404 = "No project document found with provided id, or it has already been deleted."
 MSG_PAGE = "The page parameter is not a valid cursor for this request."
 TOOL_MAX_CHARS_DEFAULT = 2000
 TOOL_MAX_CHARS_SERVER = 1_000_000
+REMOTE_RPM = 120  # size of the remote-session budget: undocumented (SPEC §14 #12), chosen here
+SESSION_PAGE_BYTES = 4 * 1024 * 1024  # a session page ends early past this many bytes of records
+CODE_ARTIFACT_MAX_BYTES = 16 * 1024 * 1024  # encoded artifact content larger than this aborts mid-stream
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
@@ -199,20 +204,35 @@ class Simulator:
 
     def __init__(self, org: SyntheticOrg, keys: Iterable[ApiKey] | None, rpm: int, faults: Faults | None,
                  clock: Callable[[], float] | None, tool_max_chars_default: int, deleted_chats: str = "readable",
-                 activity_nulls: bool = True, feed_lag_s: float = 0.0):
+                 activity_nulls: bool = True, feed_lag_s: float = 0.0, remote_rpm: int = REMOTE_RPM,
+                 session_page_bytes: int = SESSION_PAGE_BYTES, code_artifact_max_bytes: int = CODE_ARTIFACT_MAX_BYTES,
+                 local_session_updates: bool = False):
         import time
 
         if deleted_chats not in ("readable", "emptied"):
             raise ValueError("deleted_chats must be 'readable' or 'emptied'")
+        if session_page_bytes < 1 or code_artifact_max_bytes < 1:
+            raise ValueError("session_page_bytes and code_artifact_max_bytes must be positive")
         self.deleted_chats = deleted_chats
         self.activity_nulls = activity_nulls
         self.feed_lag_s = feed_lag_s
+        self.session_page_bytes = session_page_bytes
+        self.code_artifact_max_bytes = code_artifact_max_bytes
+        self.local_session_updates = local_session_updates
+        self.local_sessions_available = True  # False: every local-session call is a 404
+        self.local_list_retention_error = False  # True: local-session list pages answer the persistent 503
 
         self.org = org
         self.clock = clock or time.time
         org.clock = self.clock
         self.keys = KeyRing(keys if keys is not None else [default_key(org.seed)])
+        for k in self.keys.all():
+            if not k.created_at:
+                k.created_at = org.now - 86400
+                k.created_by_id = k.created_by_id or org.users[0].id
+        self.keys.add(retired_key(org))
         self.limiter = RateLimiter(rpm, self.clock)
+        self.remote_limiter = RateLimiter(remote_rpm, self.clock)  # the remote-session endpoints' own budget
         self.faults = faults or Faults()
         self.tool_max_chars_default = tool_max_chars_default
         self._sorted: dict[str, tuple[int, list[Chat], list[tuple[float, str]]]] = {}
@@ -291,7 +311,9 @@ class Simulator:
 def build_app(org: SyntheticOrg, keys: Iterable[ApiKey] | None = None, rpm: int = 600,
               faults: Faults | None = None, clock: Callable[[], float] | None = None,
               tool_max_chars_default: int = TOOL_MAX_CHARS_DEFAULT, deleted_chats: str = "readable",
-              activity_nulls: bool = True, feed_lag_s: float = 0.0) -> Starlette:
+              activity_nulls: bool = True, feed_lag_s: float = 0.0, remote_rpm: int = REMOTE_RPM,
+              session_page_bytes: int = SESSION_PAGE_BYTES, code_artifact_max_bytes: int = CODE_ARTIFACT_MAX_BYTES,
+              local_session_updates: bool = False) -> Starlette:
     """The simulator as an ASGI app. ``keys`` default to one full-read-scope key derived from the
     seed (``vigil.simulator.auth.default_key``); ``clock`` (epoch seconds) drives the rate-limit
     window and live-change timestamps. ``app.state.sim`` exposes the state (faults, limiter).
@@ -299,11 +321,17 @@ def build_app(org: SyntheticOrg, keys: Iterable[ApiKey] | None = None, rpm: int 
     SPEC §18 switches: ``deleted_chats="emptied"`` serves soft-deleted chats with an empty name and
     no messages (the SDK's account) instead of readable ones (§6); ``activity_nulls=False`` omits
     null organization and optional fields from activities, as captured feeds do. ``feed_lag_s``
-    hides activities younger than that many seconds (the feed's documented ~1 minute delay)."""
-    sim = Simulator(org, keys, rpm, faults, clock, tool_max_chars_default, deleted_chats, activity_nulls,
-                    feed_lag_s)
+    hides activities younger than that many seconds (the feed's documented ~1 minute delay).
 
-    def api(scope: str | None, handler: Callable[[Request, Simulator], Response]):
+    Sessions and code artifacts (SPEC §9): ``remote_rpm`` is the remote-session endpoints' own
+    budget (their 429 says ``retry-after: 1``); ``session_page_bytes`` ends a session page early;
+    ``code_artifact_max_bytes`` is where an oversized encoded artifact download aborts;
+    ``local_session_updates=True`` serves the later docs' ``updated_at`` on local sessions (and the
+    ``updated_at.gte`` filter, and ``model`` on their messages)."""
+    sim = Simulator(org, keys, rpm, faults, clock, tool_max_chars_default, deleted_chats, activity_nulls,
+                    feed_lag_s, remote_rpm, session_page_bytes, code_artifact_max_bytes, local_session_updates)
+
+    def api(scope: str | None, handler: Callable[[Request, Simulator], Response], extra_limiter=None):
         async def endpoint(request: Request) -> Response:
             rid = request.state.request_id
             key = sim.keys.lookup(request.headers.get("x-api-key"))
@@ -314,7 +342,11 @@ def build_app(org: SyntheticOrg, keys: Iterable[ApiKey] | None = None, rpm: int 
                        "anthropic-ratelimit-requests-remaining": str(remaining),
                        "anthropic-ratelimit-requests-reset": ts_z(reset)}
             fault = None
-            if not allowed:
+            if allowed and extra_limiter is not None and not extra_limiter.acquire()[0]:
+                # the endpoint's own budget: retry-after is always 1 (a floor), headers are the shared budget's
+                resp = json_response(error_body("rate_limit_error", MSG_429_REMOTE, rid), 429,
+                                     {**headers, "retry-after": "1"})
+            elif not allowed:
                 resp = json_response(error_body("rate_limit_error", MSG_429.format(rpm=sim.limiter.rpm), rid), 429,
                                      {**headers, "retry-after": str(retry_after)})
             else:
@@ -383,8 +415,10 @@ def build_app(org: SyntheticOrg, keys: Iterable[ApiKey] | None = None, rpm: int 
         Route("/v1/compliance/apps/chats/{chat_id}", api(DELETE, h_chat_delete), methods=["DELETE"]),
         Route("/v1/compliance/apps/chats/files/{file_id}", api(DELETE, h_file_delete), methods=["DELETE"]),
     ]
+    from vigil.simulator import sessions_api
     from vigil.simulator.admin import admin_routes
 
+    routes += sessions_api.routes(api, USER, DELETE, sim.remote_limiter)
     routes += admin_routes(sim)
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -602,20 +636,14 @@ def h_settings(request: Request, sim: Simulator, key: ApiKey) -> Response:
     unit = sim.org.resolve_org(ident)
     if unit is None or unit.kind == "parent" or ident != unit.uuid:
         raise not_found(f"organization `{ident}` not found in this organization's hierarchy")
-    settings = [{"name": "chat_enabled", "type": "boolean", "value": unit.kind == "claude_ai"},
-                {"name": "content_redaction_enabled", "type": "boolean", "value": False},
-                {"name": "web_search_enabled", "type": "boolean", "value": True},
-                {"name": "code_execution_enabled", "type": "boolean", "value": True},
-                {"name": "sso_enabled", "type": "boolean", "value": True},
-                {"name": "account_session_duration_seconds", "type": "integer", "value": None},
-                {"name": "allowed_invite_domains", "type": "string_list", "value": ["acme-corp.com"]},
-                {"name": "sso_provisioning_mode", "type": "provisioning_mode", "value": "scim_advanced"},
-                {"name": "data_retention_periods", "type": "data_retention", "value": {"all": {"type": "indefinite"}}}]
-    keys = [{"type": "compliance_api_key", "id": k.id, "name": k.name, "scopes": list(k.scopes), "is_active": True,
-             "created_at": ts_z(sim.org.now - 86400), "created_by_id": sim.org.users[0].id, "expires_at": None}
-            for k in sim.keys.all() if k.kind == "compliance"]
+    keys = [{"type": "compliance_api_key", "id": k.id, "name": k.name, "scopes": list(k.scopes),
+             "is_active": k.is_active, "created_at": ts_z(k.created_at), "created_by_id": k.created_by_id,
+             "expires_at": ts_z(k.expires_at) if k.expires_at is not None else None}
+            for k in sorted(sim.keys.all(), key=lambda k: (k.created_at, k.id)) if k.kind == "compliance"]
+    with sim.org.lock:  # state is computed at read time
+        rows = json.loads(json.dumps(sim.org.settings[unit.uuid]))
     return json_response({"type": "effective_organization_settings", "organization_id": unit.uuid,
-                          "settings": settings, "api_keys": keys})
+                          "settings": rows, "api_keys": keys})
 
 
 def _group_json(g) -> dict[str, Any]:

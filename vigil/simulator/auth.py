@@ -26,7 +26,10 @@ class ApiKey:
     secret: str = field(repr=False)
     scopes: tuple[str, ...]
     name: str = "key"
-    created_at: float = 0.0
+    created_at: float = 0.0  # 0: the simulator dates it a day before the org's history ends
+    created_by_id: str | None = None
+    is_active: bool = True  # inactive keys are listed in the settings but rejected (401)
+    expires_at: float | None = None
 
     @property
     def kind(self) -> str:
@@ -67,15 +70,36 @@ def default_key(seed: int) -> ApiKey:
     return make_key(f"{COMPLIANCE_PREFIX}{token[:48]}-{token[48:60]}AA", READ_SCOPES, "default")
 
 
+def retired_key(org) -> ApiKey:
+    """The tenant's old, deactivated export key: listed in the settings (``is_active: false``),
+    rejected by the API. Its secret is derived from the seed and printed nowhere."""
+    token = hashlib.sha256(f"vigil-simulator-retired-{org.seed}".encode()).hexdigest()
+    key = make_key(f"{COMPLIANCE_PREFIX}{token[:48]}-{token[48:60]}AA",
+                   ("read:compliance_activities", "read:compliance_user_data"), "Legacy SIEM export")
+    key.created_at, key.created_by_id, key.is_active = org.now - 150 * 86400, org.users[0].id, False
+    return key
+
+
 class KeyRing:
     def __init__(self, keys: Iterable[ApiKey]):
         self._keys = {k.secret: k for k in keys}
 
     def lookup(self, secret: str | None) -> ApiKey | None:
-        """The key for a header value; Claude API keys (``sk-ant-api03-``) and unknown values fail."""
+        """The key for a header value; Claude API keys (``sk-ant-api03-``), unknown values and
+        deactivated keys fail."""
         if not secret or secret.startswith(CLAUDE_API_PREFIX):
             return None
-        return self._keys.get(secret)
+        key = self._keys.get(secret)
+        return key if key is not None and key.is_active else None
+
+    def add(self, key: ApiKey) -> None:
+        """Register a key (a Compliance Access Key created while the simulator runs)."""
+        if key.secret in self._keys:
+            raise ValueError("a key with this secret exists already")
+        self._keys[key.secret] = key
+
+    def get(self, key_id: str) -> ApiKey | None:
+        return next((k for k in self._keys.values() if k.id == key_id), None)
 
     def all(self) -> list[ApiKey]:
         return list(self._keys.values())

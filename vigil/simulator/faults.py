@@ -1,5 +1,5 @@
-"""Fault injection: a fraction of responses replaced by 429/500/503/529, added latency, dropped
-connections and truncated bodies. Draws come from one seeded generator, so a run is repeatable."""
+"""Fault injection: a fraction of responses replaced by 429/500/503/529 (and, on local-session
+endpoints, their own transient 503), added latency, dropped connections and truncated bodies. Draws come from one seeded generator, so a run is repeatable."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class Faults:
     p529: float = 0.0
     p_drop: float = 0.0
     p_truncate: float = 0.0
+    p_local_503: float = 0.0  # local-session endpoints only: the transient "index unavailable" 503
     latency_ms: float = 0.0
     seed: int | None = 0
     _rng: random.Random = field(default=None, init=False, repr=False, compare=False)
@@ -30,7 +31,7 @@ class Faults:
         self._rng = random.Random(self.seed)
 
     def validate(self) -> None:
-        for name in ("p429", "p500", "p500_final", "p503", "p529", "p_drop", "p_truncate"):
+        for name in ("p429", "p500", "p500_final", "p503", "p529", "p_drop", "p_truncate", "p_local_503"):
             v = getattr(self, name)
             if not 0.0 <= float(v) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {v}")
@@ -42,8 +43,15 @@ class Faults:
 
     @property
     def active(self) -> bool:
+        """True when the request pipeline has to draw (p_local_503 is drawn by the local-session
+        handlers themselves)."""
         return any((self.p429, self.p500, self.p500_final, self.p503, self.p529, self.p_drop, self.p_truncate,
                     self.latency_ms))
+
+    def chance(self, p: float) -> bool:
+        """One draw from the fault generator: True with probability ``p``."""
+        with self._lock:
+            return self._rng.random() < p
 
     def draw(self) -> str | None:
         """The fault for one request: "429", "500", "500_final", "503", "529", "drop",

@@ -52,3 +52,17 @@ def ts_offset(t: float) -> str:
 def ts_naive(t: float) -> str:
     """Offset-less ISO 8601 with microseconds (roles, groups, group members)."""
     return datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def squeeze_into(first: float, last: float, lo: float, hi: float, window: float):
+    """A map placing a natural timeline ``[first, last]`` (which may run past ``hi``) in order
+    into at most ``window`` seconds ending at ``hi`` and after ``lo``: live content that is new
+    *now* never carries a timestamp after now. Results are whole microseconds."""
+    span = last - first
+    start = max(lo, hi - min(span, window))
+    scale = (hi - start) / span if span > 0 else 0.0
+
+    def place(x: float) -> float:
+        x = start + (min(max(x, first), last) - first) * scale if span > 0 else hi
+        return min(hi, round(x * 1_000_000) / 1_000_000)
+    return place

@@ -15,14 +15,18 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.synth import text as synth_text
 from vigil.synth import values as synth_values
 from vigil.simulator.activities import Activity, ActivityLog
-from vigil.simulator.ids import make_id, make_uuid, sub_seed
+from vigil.simulator.ids import make_id, make_uuid, squeeze_into, sub_seed
+from vigil.simulator.sessions import (CodeArtifact, LocalSession, RemoteSession, SessionContent,
+                                      build_sessions)
+from vigil.simulator.session_changes import SessionsMixin
+from vigil.simulator.settings import default_settings
 
 MODELS = ("claude-opus-4-7", "claude-sonnet-4-6", "claude-sonnet-4-6", "claude-haiku-4-5")
 USER_AGENTS = (
@@ -47,6 +51,18 @@ SHOWCASE = (("zip", "plain"), ("pdf", "plain"), ("docx", "plain"), ("xlsx", "pla
 HUGE_FORMATS = ("csv", "log", "txt", "ndjson", "gz")  # streamed byte-identically every time
 
 DAY = 86400.0
+LIVE_WINDOW_S = 600.0
+# (name, description, source, department weight or 0 for cross-functional groups)
+GROUP_SPECS = (("Finance", "Finance department (synced from IdP)", "scim", 15),
+               ("Engineering", "All engineers (synced from IdP)", "scim", 30),
+               ("Support", "Customer support agents", "scim", 20),
+               ("People Ops", "HR and recruiting", "direct", 10),
+               ("Legal", "Legal and compliance", "direct", 7),
+               ("Sales", "Sales and account management (synced from IdP)", "scim", 12),
+               ("Clinical Operations", "Clinic staff (synced from IdP)", "scim", 6),
+               ("Security Champions", "Engineers who triage security findings", "direct", 0),
+               ("Claude Code Pilot", "Early users of Claude Code", "direct", 0))
+LEGACY_GROUPS = 5  # project collaborators use the first five groups (seeds keep their projects)  # generated live chats and turns are placed within the last ten minutes
 
 
 @dataclass
@@ -186,22 +202,38 @@ class Project:
 class GroundTruthRow:
     """One planted value: where it is and what it is. ``locator`` follows docs/contracts.md."""
 
-    object_kind: str  # message | file | generated_file | artifact_version | project_document | project_instructions
+    object_kind: str  # one of GROUND_TRUTH_KINDS
     object_id: str
     locator: str
     infotype: str
     value: str
+    version: str | None = None  # code_artifact_version: the version id (object_id is the cart_ id)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"object_kind": self.object_kind, "object_id": self.object_id, "locator": self.locator,
-                "infotype": self.infotype, "value": self.value}
+    def as_dict(self) -> dict[str, str | None]:
+        return {"object_kind": self.object_kind, "object_id": self.object_id, "version": self.version,
+                "locator": self.locator, "infotype": self.infotype, "value": self.value}
+
+
+CHAT_KINDS = frozenset({"message", "file", "generated_file", "artifact_version", "project_document",
+                        "project_instructions"})
+SESSION_KINDS = frozenset({"local_session_message", "remote_session_message", "code_artifact_version"})
+GROUND_TRUTH_KINDS = CHAT_KINDS | SESSION_KINDS
+
+
+def ground_truth_kinds(selection: str) -> frozenset[str]:
+    """The kinds of a ground-truth selection: ``chats`` (chats, files, artifacts, projects),
+    ``sessions`` (local and remote sessions, code artifacts) or ``all``."""
+    try:
+        return {"chats": CHAT_KINDS, "sessions": SESSION_KINDS, "all": GROUND_TRUTH_KINDS}[selection]
+    except KeyError:
+        raise ValueError(f"unknown ground-truth selection {selection!r}: chats, sessions or all") from None
 
 
 def _weighted(rng: random.Random, table: dict[str, int]) -> str:
     return rng.choices(list(table), weights=list(table.values()))[0]
 
 
-class SyntheticOrg:
+class SyntheticOrg(SessionsMixin):
     """A Claude Enterprise tenant: a parent org, a linked claude.ai org and a Console org."""
 
     def __init__(self, seed: int, now: float, days: float, huge_file_bytes: int):
@@ -225,6 +257,11 @@ class SyntheticOrg:
         self.files: dict[str, FileObj] = {}
         self.artifacts: dict[str, ArtifactVersion] = {}
         self.docs: dict[str, ProjectDoc] = {}
+        self.department: dict[int, str] = {}  # user index -> department group name
+        self.local_sessions: list[LocalSession] = []
+        self.remote_sessions: list[RemoteSession] = []
+        self.code_artifacts: list[CodeArtifact] = []
+        self.settings: dict[str, list[dict[str, Any]]] = {}  # linked org uuid -> settings rows
         self.activities = ActivityLog()
         self._act_seq = 0
         self._last_t = now
@@ -233,18 +270,28 @@ class SyntheticOrg:
         from vigil.simulator.content import ContentStore  # circular: content needs the org types
 
         self.content = ContentStore(self)
+        self.sessions = SessionContent(self)
 
     # ------------------------------------------------------------------------------ building
     @classmethod
     def generate(cls, seed: int, users: int = 25, chats: int = 200, days: float = 30,
                  now: float | None = None, projects: int | None = None,
-                 huge_file_bytes: int = 26 * 1024 * 1024) -> "SyntheticOrg":
+                 huge_file_bytes: int = 26 * 1024 * 1024, local_sessions: int = 6, remote_sessions: int = 4,
+                 code_artifacts: int = 5) -> "SyntheticOrg":
         """Build the org index. ``now`` (epoch seconds or datetime; default: the current time)
-        is the end of the simulated history; all generated timestamps lie before it."""
+        is the end of the simulated history; all generated timestamps lie before it.
+
+        ``local_sessions`` (Cowork / Claude Code), ``remote_sessions`` (cloud Cowork) and
+        ``code_artifacts`` (Claude Code hosted sites) come from random streams of their own:
+        any counts leave the chats, projects and activities of a seed unchanged."""
         if users < 1:
             raise ValueError("users must be at least 1")
         if chats < 0:
             raise ValueError("chats must be >= 0")
+        if days < 0.5:
+            raise ValueError("days must be at least 0.5")
+        if min(local_sessions, remote_sessions, code_artifacts) < 0:
+            raise ValueError("session and code-artifact counts must be >= 0")
         if hasattr(now, "timestamp"):
             now = now.timestamp()
         now = float(int(now if now is not None else time.time()))
@@ -257,7 +304,19 @@ class SyntheticOrg:
         acts.extend(org._project_activities())
         acts.extend(org._login_activities())
         org.activities.extend_unsorted(acts)
+        org.settings = {o.uuid: default_settings(o.kind) for o in org.org_units()}
+        build_sessions(org, local_sessions, remote_sessions, code_artifacts)
+        org._last_t = org._latest_event()
         return org
+
+    def _latest_event(self) -> float:
+        """The time of the latest generated event: live changes are placed after it."""
+        times = [a.t for a in self.activities.all()[-1:]]
+        times += [c.updated for c in self.chats] + [p.updated for p in self.projects]
+        times += [f.created for f in self.files.values()] + [d.created for d in self.docs.values()]
+        times += [s.calls[-1].t for s in self.local_sessions if s.calls]
+        times += [s.updated for s in self.remote_sessions] + [a.updated for a in self.code_artifacts]
+        return max(times, default=self.now - 120)
 
     def _new_activity(self, t: float, type: str, actor: tuple, org: str | None, **fields: Any) -> Activity:
         self._act_seq += 1
@@ -304,18 +363,42 @@ class SyntheticOrg:
                                    None if j == 1 else created + DAY,
                                    [{"action": action, "resource_type": rtype,
                                      "resource_id": self.claude_org.uuid}]))
-        group_specs = [("Finance", "Finance department (synced from IdP)", "scim"),
-                       ("Engineering", "All engineers (synced from IdP)", "scim"),
-                       ("Support", "Customer support agents", "scim"),
-                       ("People Ops", "HR and recruiting", "direct"),
-                       ("Legal", "Legal and compliance", "direct")]
-        for j, (name, desc, source) in enumerate(group_specs):
+        for j, (name, desc, source, _) in enumerate(GROUP_SPECS):
             created = founded + (j + 1) * 3 * DAY
-            members = sorted(((u.idx, max(created, u.created) + rng.random() * DAY)
-                              for u in self.users if rng.random() < 0.3), key=lambda m: m[1])
-            self.groups.append(Group(make_id("rbac_group_", self.seed, "group", j), name, desc, source,
-                                     [self.roles[j % len(self.roles)].id] if j % 2 == 0 else None,
-                                     created, created + 20 * DAY if source == "scim" else None, members))
+            roles = [self.roles[j % len(self.roles)].id] if j % 2 == 0 and j < LEGACY_GROUPS else None
+            if name == "Claude Code Pilot":
+                roles = [self.roles[1].id]
+            self.groups.append(Group(make_id("rbac_group_", self.seed, "group", j), name, desc, source, roles,
+                                     created, created + 20 * DAY if source == "scim" else None, []))
+        self._assign_departments()
+
+    def _assign_departments(self) -> None:
+        """Every user belongs to one department group (engineers and Claude Code users to
+        Engineering); some engineers also to Security Champions, Claude Code users to the pilot."""
+        rng = random.Random(sub_seed(self.seed, "departments"))
+        by_name = {g.name: g for g in self.groups}
+        departments = [(spec[0], spec[3]) for spec in GROUP_SPECS if spec[3]]
+        latest = self.now - 3600
+
+        def join(g: Group, u: User) -> None:
+            g.members.append((u.idx, min(latest, max(g.created, u.created) + rng.random() * DAY)))
+
+        for u in self.users:
+            coders = u.role in ("developer", "claude_code_user")
+            if coders:
+                dept = "Engineering"
+            elif 1 <= u.idx <= len(departments):  # small orgs still have every department
+                dept = departments[(u.idx - 1) % len(departments)][0]
+            else:
+                dept = rng.choices([d for d, _ in departments], weights=[w for _, w in departments])[0]
+            self.department[u.idx] = dept
+            join(by_name[dept], u)
+            if dept == "Engineering" and rng.random() < 0.25:
+                join(by_name["Security Champions"], u)
+            if coders or (dept == "Engineering" and rng.random() < 0.4):
+                join(by_name["Claude Code Pilot"], u)
+        for g in self.groups:
+            g.members.sort(key=lambda m: m[1])
 
     def _build_projects(self, n: int) -> None:
         start = self.now - self.days * DAY
@@ -329,8 +412,11 @@ class SyntheticOrg:
                            f"Shared workspace for {topic} work", topic, created, created,
                            None if rng.random() < 0.05 else owner, rng.random() < 0.5)
             t = created
-            for j in range(rng.randint(1, 4)):
+            n_attachments = rng.randint(1, 4)
+            for j in range(n_attachments):
                 t += rng.random() * 2 * DAY
+                # short histories (days < 8): keep the upload in the past, in upload order
+                t = min(t, self.now - (n_attachments - j) * 900)
                 if rng.random() < 0.5:
                     doc = ProjectDoc(make_id("claude_proj_doc_", self.seed, "doc", p, j), p, j,
                                      rng.choice(("notes", "policy", "faq", "runbook", "pricing-notes",
@@ -346,7 +432,7 @@ class SyntheticOrg:
                     self.files[fid] = f
                     proj.file_ids.append(fid)
             proj.updated = max(t, created)
-            g = self.groups[p % len(self.groups)]
+            g = self.groups[p % LEGACY_GROUPS]  # the first groups of every seed, as before departments
             proj.collaborators = [
                 {"type": "user", "user_id": self.users[owner].id, "role": "owner", "granted_at": created},
                 {"type": "group", "group_id": g.id, "role": "editor", "granted_at": created + 3600},
@@ -554,9 +640,10 @@ class SyntheticOrg:
 
     # ------------------------------------------------------------------------------ live changes
     def tick(self) -> float:
-        """Current time for a live change: the clock, but never behind the latest event."""
+        """Current time for a live change: the clock, but never behind the latest event (events
+        are 1 ms apart at least, so only a clock frozen by a test can see them lead it)."""
         with self.lock:
-            t = max(self.clock(), self._last_t + 0.001, self.now)
+            t = max(self.clock(), self._last_t + 0.001)
             t = round(t * 1_000_000) / 1_000_000  # whole microseconds: cursors round-trip exactly
             self._last_t = t
             return t
@@ -580,18 +667,41 @@ class SyntheticOrg:
                       "request_body": None})
         self.activities.add(a)
 
+    def _live_timeline(self, first: float, turns: list[Turn], lo: float, hi: float) -> Callable[[float], float]:
+        """Where generated live content goes: its natural timeline (which starts at ``first`` and
+        runs minutes to hours ahead) squeezed, in order, into at most ``LIVE_WINDOW_S`` seconds
+        ending at ``hi`` (now) and after ``lo`` (the latest earlier event), never in the future."""
+        last = max([first] + [x for t in turns for x in (t.user_ts, t.asst_ts) if x is not None])
+        return squeeze_into(first, last, lo, hi, LIVE_WINDOW_S)
+
+    def _place_turns(self, turns: list[Turn], acts: list[Activity], place: Callable[[float], float]) -> None:
+        for turn in turns:
+            turn.user_ts = place(turn.user_ts)
+            if turn.asst_ts is not None:
+                turn.asst_ts = place(turn.asst_ts)
+            for fid in turn.file_ids + ([turn.gen_id] if turn.gen_id else []):
+                self.files[fid].created = place(self.files[fid].created)
+            if turn.art:
+                self.artifacts[turn.art].created = place(self.artifacts[turn.art].created)
+        for a in acts:
+            a.t = place(a.t)
+
     def add_generated_chats(self, count: int, user: str | None = None) -> list[str]:
         """Add ``count`` generated chats created now; returns their IDs."""
         ids = []
         with self.lock:
             for _ in range(count):
+                lo = self._last_t
                 t = self.tick()
                 uidx = self.users_by_id[user].idx if user else None
                 acts = self._build_chat(len(self.chats), t, user=uidx)
-                self.chats[-1].updated = max(self.chats[-1].updated, t)
-                self._last_t = max(self._last_t, self.chats[-1].updated)
+                chat = self.chats[-1]
+                place = self._live_timeline(chat.created, chat.turns, lo, t)
+                chat.created = place(chat.created)
+                self._place_turns(chat.turns, acts, place)
+                chat.updated = max([chat.created] + [x.asst_ts for x in chat.turns])
                 self._emit(acts)
-                ids.append(self.chats[-1].id)
+                ids.append(chat.id)
             self.version += 1
         return ids
 
@@ -680,10 +790,13 @@ class SyntheticOrg:
             for _ in range(count):
                 k = len(chat.turns)
                 rng = random.Random(sub_seed(self.seed, "liveturn", chat.idx, k))
+                lo = max(self._last_t, chat.updated)
+                updated = chat.updated
                 t = self.tick()
                 acts = self._append_gen_turn(chat, rng, t)
                 turn = chat.turns[-1]
-                self._last_t = max(self._last_t, turn.asst_ts)
+                self._place_turns([turn], acts, self._live_timeline(turn.user_ts, [turn], lo, t))
+                chat.updated = max(updated, turn.asst_ts)
                 acts.append(self._new_activity(turn.asst_ts, "claude_chat_updated", ("user", chat.user),
                                                self.claude_org.tagged_id, claude_chat_id=chat.id,
                                                claude_project_id=chat.project))
@@ -805,11 +918,32 @@ class SyntheticOrg:
         for loc, it, v in self.content.file_plants(f):
             yield GroundTruthRow(kind, f.id, loc, it, v)
 
-    def ground_truth(self) -> Iterator[GroundTruthRow]:
+    def ground_truth(self, kinds: str | Iterable[str] | None = CHAT_KINDS) -> Iterator[GroundTruthRow]:
         """Every planted value still reachable through the API, object by object.
 
-        Values inside encrypted, corrupt or oversized files are not listed (they cannot be
-        extracted); message locators assume untruncated tool I/O (``tool_*_max_chars=-1``)."""
+        ``kinds``: the object kinds to list: a set of ``GROUND_TRUTH_KINDS``, ``"chats"``
+        (``CHAT_KINDS``, the default: chats, files, artifacts and projects, as before sessions
+        existed), ``"sessions"`` (``SESSION_KINDS``: local and remote session messages and code
+        artifact versions) or ``"all"``/None.
+
+        Values inside encrypted, corrupt or oversized files, oversized code-artifact versions,
+        unavailable session messages, aged-out local-session calls, pending remote sessions and
+        versions still uploading are not listed (nothing can read them); message locators assume
+        untruncated tool I/O (``tool_*_max_chars=-1``, ``tool_*_max_bytes=-1``)."""
+        if kinds is None:
+            kinds = GROUND_TRUTH_KINDS
+        elif isinstance(kinds, str):
+            kinds = ground_truth_kinds(kinds)
+        kinds = frozenset(kinds)
+        unknown = kinds - GROUND_TRUTH_KINDS
+        if unknown:
+            raise ValueError(f"unknown ground-truth kinds {sorted(unknown)}; known: {sorted(GROUND_TRUTH_KINDS)}")
+        if kinds & CHAT_KINDS:
+            yield from (r for r in self._chat_rows() if r.object_kind in kinds)
+        if kinds & SESSION_KINDS:
+            yield from self._session_rows(kinds)
+
+    def _chat_rows(self) -> Iterator[GroundTruthRow]:
         for chat in list(self.chats):
             if chat.hard_deleted:
                 continue

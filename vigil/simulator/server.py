@@ -5,7 +5,8 @@
 httpx 0.28's ``ASGITransport`` is async-only: a synchronous ``httpx.Client`` cannot use it.
 Sync clients either talk to ``SimulatorServer`` (a real socket, the most faithful path: chunked
 downloads, dropped connections) or mount ``SyncASGITransport(app)``, which drives the ASGI app
-on a private event loop and turns simulated disconnects into ``httpx.RemoteProtocolError``.
+on a private event loop and turns simulated disconnects into ``httpx.RemoteProtocolError``
+(raised while reading the body when the headers had been sent, as on a socket).
 """
 
 from __future__ import annotations
@@ -89,14 +90,28 @@ class SimulatorServer:
         self.stop()
 
 
+class _CutStream(httpx.SyncByteStream):
+    """A body whose connection dropped: the bytes that arrived, then the protocol error."""
+
+    def __init__(self, parts: list[bytes], request: httpx.Request):
+        self._parts, self._request = parts, request
+
+    def __iter__(self):
+        yield from self._parts
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body "
+                                        "(incomplete chunked read)", request=self._request)
+
+
 class SyncASGITransport(httpx.BaseTransport):
     """Serve a synchronous ``httpx.Client`` from an ASGI app in-process (no socket).
 
-    Bodies are buffered; a simulated dropped connection or a body shorter than its declared
-    ``content-length`` raises ``httpx.RemoteProtocolError`` as a real connection would."""
+    Bodies are buffered. A simulated dropped connection behaves as on a socket: before the
+    response head it raises ``httpx.RemoteProtocolError`` at once; after it, the response's
+    headers and the bytes sent so far arrive and reading the rest raises the error. A body
+    shorter than its declared ``content-length`` raises it too."""
 
     def __init__(self, app: Any):
-        self._inner = httpx.ASGITransport(app=app)
+        self.app = app
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="vigil-asgi", daemon=True)
         self._thread.start()
@@ -107,21 +122,50 @@ class SyncASGITransport(httpx.BaseTransport):
         return future.result()
 
     async def _call(self, request: httpx.Request) -> httpx.Response:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
+                 "headers": [(k.lower(), v) for k, v in request.headers.raw], "scheme": request.url.scheme,
+                 "path": request.url.path, "raw_path": request.url.raw_path.split(b"?")[0],
+                 "query_string": request.url.query, "server": (request.url.host, request.url.port),
+                 "client": ("127.0.0.1", 49152), "root_path": ""}
+        done = asyncio.Event()
+        delivered = False
+        start: dict[str, Any] | None = None
+        parts: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": request.content, "more_body": False}
+            await done.wait()  # the client stays connected until the response is complete
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body" and message.get("body"):
+                parts.append(message["body"])
+
+        dropped = False
         try:
-            resp = await self._inner.handle_async_request(request)
-            body = b"".join([chunk async for chunk in resp.stream])
-        except SimulatedDisconnect as exc:
-            raise httpx.RemoteProtocolError("peer closed connection without sending complete message body",
-                                            request=request) from exc
-        declared = resp.headers.get("content-length")
-        if declared is not None and int(declared) != len(body):
-            raise httpx.RemoteProtocolError("peer closed connection without sending complete message body "
-                                            f"(received {len(body)} bytes, expected {declared})", request=request)
-        headers = [(k, v) for k, v in resp.headers.raw]
+            await self.app(scope, receive, send)
+        except SimulatedDisconnect:
+            dropped = True
+        finally:
+            done.set()
+        if start is None:
+            raise httpx.RemoteProtocolError("peer closed connection without sending a response", request=request)
+        headers = [(k, v) for k, v in start.get("headers", [])]
+        declared = next((v for k, v in headers if k.lower() == b"content-length"), None)
+        body = b"".join(parts)
         if declared is None and not any(k.lower() == b"transfer-encoding" for k, _ in headers):
             headers.append((b"transfer-encoding", b"chunked"))
-        return httpx.Response(resp.status_code, headers=headers, stream=httpx.ByteStream(body), request=request,
-                              extensions=resp.extensions)
+        if dropped or (declared is not None and int(declared) != len(body)):
+            stream: httpx.SyncByteStream = _CutStream(parts, request)
+        else:
+            stream = httpx.ByteStream(body)
+        return httpx.Response(start["status"], headers=headers, stream=stream, request=request)
 
     def close(self) -> None:
         if self._loop.is_running():
