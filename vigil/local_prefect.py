@@ -6,8 +6,8 @@ server's REST API (health, deployments, flow runs), never through Prefect's Pyth
 module does not import Prefect and lives in the Prefect-free package.
 
     with LocalPrefect(workdir, repo=REPO, fast_loops=True) as stack:   # server up and healthy
-        deployment = stack.deploy("watch", interval=10, active=True,
-                                  parameters={"config_path": str(config)})
+        deployment = stack.deploy("watch", interval=10, parameters={"config_path": str(config)})
+        stack.resume_schedules(deployment)       # prefect.yaml deploys the watch switched off
         stack.start_worker(deployment.pool, env={"MY_KEY": "..."})
         runs = stack.runs(deployment)
         wait_for(runs.completed, 120, "a completed run", runs.diagnostics)
@@ -346,6 +346,26 @@ class LocalPrefect:
             raise RuntimeError(f"expected one deployment named {name!r} on the server, found {len(found.json())}")
         api = found.json()[0]
         return Deployment(api["id"], name, copy.pool, api, copy)
+
+    def full_name(self, deployment: Deployment) -> str:
+        """``flow-name/deployment-name``, as the CLI names a deployment."""
+        flow = self.client.get(f"/flows/{deployment.api['flow_id']}")
+        flow.raise_for_status()
+        return f"{flow.json()['name']}/{deployment.name}"
+
+    def schedules(self, deployment: Deployment) -> list[dict]:
+        """The deployment's schedules as the server has them now (``active``, ``schedule``, ``id``)."""
+        found = self.client.get(f"/deployments/{deployment.id}")
+        found.raise_for_status()
+        return found.json()["schedules"]
+
+    def resume_schedules(self, deployment: Deployment) -> None:
+        """Switch on every inactive schedule of the deployment the way an operator does:
+        ``prefect deployment schedule resume FLOW/DEPLOYMENT SCHEDULE_ID``."""
+        name = self.full_name(deployment)
+        for schedule in self.schedules(deployment):
+            if not schedule["active"]:
+                self.cli("deployment", "schedule", "resume", name, schedule["id"])
 
     def delete(self, deployment: Deployment) -> None:
         """Delete the deployment (the server drops its runs still scheduled)."""
