@@ -2,9 +2,10 @@
 the ``watch`` deployment of the repository's prefect.yaml switched on, a simulated org served
 over HTTP and a webhook receiver on loopback.
 
-Only the interval is shortened (10 s instead of 60; the schedule is made ``active``, as an
-operator would with ``prefect deployment schedule resume``); the latency at the real interval is
-measured by ``bench/latency.py``. After the first scheduled run has caught up, three chats with a
+Only the interval is shortened (10 s instead of 60); the deployment arrives switched off, as
+prefect.yaml has it, and is switched on the way docs/scans.md tells an operator to
+(``prefect deployment schedule resume``). The latency at the real interval is measured by
+``bench/latency.py``. After the first scheduled run has caught up, three chats with a
 planted credential are added; the test waits until the signed webhook has received an alert
 for each, then for one more completed run, and checks that:
 
@@ -33,6 +34,7 @@ from vigil.synth import values
 pytestmark = pytest.mark.slow
 
 SEED = 47
+WATCH = "forward-scan/watch"  # flow name / deployment name
 INTERVAL_S = 10           # the watch interval in the deployed copy (prefect.yaml says 60)
 HOOK_SECRET = "whsec-watch-test"
 INFOTYPES = ("GITHUB_TOKEN", "SLACK_TOKEN", "NPM_TOKEN")
@@ -73,10 +75,14 @@ def test_watch_alerts_each_new_chat_exactly_once(tmp_path, prefect_stack, watche
     t_start = time.monotonic()
     deployment = worker = None
     try:
-        deployment = stack.deploy("watch", interval=INTERVAL_S, active=True,
-                                  parameters={"config_path": str(config)})
+        deployment = stack.deploy("watch", interval=INTERVAL_S, parameters={"config_path": str(config)})
         assert deployment.api["entrypoint"] == "flows/forward_scan.py:forward_scan"
         assert (deployment.api.get("global_concurrency_limit") or {}).get("limit") == 1, deployment.api
+        # prefect.yaml deploys the watch switched off; it is switched on as docs/scans.md says
+        assert stack.full_name(deployment) == WATCH
+        assert [s["active"] for s in stack.schedules(deployment)] == [False]
+        stack.resume_schedules(deployment)
+        assert [(s["active"], s["schedule"]["interval"]) for s in stack.schedules(deployment)] == [(True, INTERVAL_S)]
         runs = stack.runs(deployment)
         worker = stack.start_worker(deployment.pool, env={
             "VIGIL_WATCH_TEST_KEY": default_key(SEED).secret, "VIGIL_FINGERPRINT_KEY": "6e" * 32,
