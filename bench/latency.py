@@ -28,11 +28,14 @@ import math
 import os
 import platform
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +56,7 @@ TARGET_S = 120                    # issue 11: p95 from creation to alert within 
 HOOK_SECRET = "whsec-latency-bench"
 POLICY = "keys"
 INFOTYPES = ("GITHUB_TOKEN", "SLACK_TOKEN", "NPM_TOKEN", "STRIPE_API_KEY", "GITLAB_TOKEN")
+ID_SEGMENT = re.compile(r"/(?:[0-9a-f]{8}-[0-9a-f-]{27}|[a-z]+(?:_[a-z]+)*_[0-9A-Za-z]{12,})(?=/|$)")  # uuid, claude_chat_01…
 PREFECT_SETTINGS = ("PREFECT_WORKER_QUERY_SECONDS", "PREFECT_WORKER_PREFETCH_SECONDS",
                     "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS",
                     "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS")
@@ -63,21 +67,21 @@ class ApiCounter:
 
     def __init__(self, app):
         self.app = app
-        self.calls: list[tuple[float, int]] = []
+        self.calls: list[tuple[float, int, str]] = []
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
             return await self.app(scope, receive, send)
-        arrived = time.time()
+        arrived, endpoint = time.time(), ID_SEGMENT.sub("/{id}", scope["path"])
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
-                self.calls.append((arrived, message["status"]))
+                self.calls.append((arrived, message["status"], endpoint))
             await send(message)
 
         await self.app(scope, receive, send_and_note)
 
-    def between(self, start: float, end: float) -> list[tuple[float, int]]:
+    def between(self, start: float, end: float) -> list[tuple[float, int, str]]:
         return [c for c in self.calls if start <= c[0] < end]
 
 
@@ -265,9 +269,10 @@ def main() -> None:
         config = workdir / "vigil.toml"
         write_config(config, org, base_url, workdir / "lake", hook.url)
         marks["server up"] = time.time()
-        deployment = stack.deploy("watch", active=True, parameters={"config_path": str(config)})
-        interval = [s["interval"] for s in deployment.copy.entry["schedules"]]
-        assert interval == [60], f"the watch deployment's interval in prefect.yaml is {interval}, not 60 s"
+        deployment = stack.deploy("watch", parameters={"config_path": str(config)})
+        stack.resume_schedules(deployment)  # as docs/scans.md says: prefect deployment schedule resume
+        schedules = [(s["active"], s["schedule"]["interval"]) for s in stack.schedules(deployment)]
+        assert schedules == [(True, 60)], f"the watch deployment's schedules: {schedules}, not on every 60 s"
         settings = prefect_settings(stack)
         runs = stack.runs(deployment)
         stack.start_worker(deployment.pool, env={
@@ -393,8 +398,9 @@ def main() -> None:
         "idle: runs started": len(idle_runs),
         "idle: API requests per run": len(idle_calls) / max(1, len(idle_runs)),
         "while adding chats: API requests per minute": len(load_calls) / max(1e-9, (marks["drained"] - t0) / 60),
-        "429 responses (whole bench)": sum(1 for _, status in api.calls if status == 429),
+        "429 responses (whole bench)": sum(1 for _, status, _ in api.calls if status == 429),
     }
+    idle_endpoints = Counter(endpoint for _, _, endpoint in idle_calls)
 
     # -- write
     alert = latency["creation → alert received"]
@@ -456,6 +462,12 @@ def main() -> None:
         "|---|---:|",
         *[f"| {k} | {v:.1f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in requests.items()],
         "",
+        "Idle requests by endpoint:",
+        "",
+        "| endpoint | requests | per run |",
+        "|---|---:|---:|",
+        *[f"| `{k}` | {v} | {v / max(1, len(idle_runs)):.1f} |" for k, v in idle_endpoints.most_common()],
+        "",
         "Bench phases (s after the server was up): " + ", ".join(
             f"{k} {v - marks['server up']:.0f}" for k, v in marks.items() if k != "server up") + ".",
         "",
@@ -464,9 +476,12 @@ def main() -> None:
     args.out.write_text("\n".join(lines))
     args.out.with_suffix(".json").write_text(json.dumps({
         "command": command, "started_at": started_at.isoformat(), "latency": latency, "parts": parts,
-        "missed": missed, "schedule": schedule, "requests": requests, "prefect_settings": settings,
+        "missed": missed, "schedule": schedule, "requests": requests, "idle_endpoints": idle_endpoints,
+        "prefect_settings": settings,
         "chats": [asdict(p) for p in planted], "runs": run_rows}, indent=1))
     print("\n".join(lines))
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
