@@ -277,7 +277,7 @@ def main() -> None:
         runs = stack.runs(deployment)
         stack.start_worker(deployment.pool, env={
             "VIGIL_LATENCY_KEY": default_key(args.seed).secret, "VIGIL_LATENCY_HOOK_SECRET": HOOK_SECRET,
-            "VIGIL_FINGERPRINT_KEY": "7f" * 32, "VIGIL_CONFIG_DIR": str(workdir / "vigil-config"),
+            "VIGIL_FINGERPRINT_KEY": "7f" * 32,
             "VIGIL_HOME": str(workdir / "vigil-home")})
         marks["deployed, worker started"] = time.time()
         print(f"deployed; waiting for the first watch run (logs: {workdir / 'logs'})", flush=True)

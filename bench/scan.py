@@ -71,13 +71,21 @@ def scan_worker(base_url: str, org_id: str, rpm: int, lake: str, compact_thresho
             "SELECT object_kind, count(*) AS n FROM objects GROUP BY 1").to_pylist()}
         from_metadata = lake_obj.query(
             f"SELECT count(*) AS n FROM objects WHERE reason = 'too_large' AND bytes > {cap}").to_pylist()[0]["n"]
+        groups = lake_obj.query("SELECT count(*) AS n FROM groups").to_pylist()[0]["n"]
+        linked_orgs = lake_obj.query("SELECT count(*) AS n FROM posture_snapshots").to_pylist()[0]["n"]
     c = summary.counts
     downloads = sum(counts.get(k, 0) for k in ("file", "generated_file", "artifact_version")) - from_metadata
     projects = c["projects_seen"]
     minimum = (1  # the organization check before the scan (vigil.scan.setup.check_org)
                + max(1, math.ceil(c["chats_seen"] / 1000)) + max(1, math.ceil(c["activities"] / 5000))
                + max(1, math.ceil(projects / 100)) + 2 * projects + counts.get("chat", 0) + downloads
-               + counts.get("project_document", 0))
+               + counts.get("project_document", 0)
+               # directory (users, groups, members of each group) and posture (orgs, settings of each)
+               + max(1, math.ceil(c["directory_users"] / 1000)) + 1 + groups + 1 + linked_orgs
+               # session lists at 500, one transcript each; site list at 100, one download per version
+               + max(1, math.ceil(c["local_sessions_seen"] / 500)) + c["local_sessions_fetched"]
+               + max(1, math.ceil(c["remote_sessions_seen"] / 500)) + c["remote_sessions_fetched"]
+               + max(1, math.ceil(c["code_artifacts_seen"] / 100)) + counts.get("code_artifact_version", 0))
     return {"status": summary.status, "wall_s": wall, "requests": summary.requests,
             "rate_limited": summary.rate_limited, "retries": summary.retries, "minimum": minimum,
             "chats": c["chats_seen"], "transcripts": counts.get("chat", 0), "downloads": downloads,
@@ -155,7 +163,10 @@ def report(floor: dict | None, lifted: list[dict]) -> str:
         "`minimum` counts what any correct scan must request: one list page per 1,000 chats, 5,000",
         "activities and 100 projects; per project its detail and one attachment page; one transcript",
         "per chat; one download per distinct file, generated file and artifact version (minus those",
-        "skipped as too large from their listed size) and per project document. Anything above it",
+        "skipped as too large from their listed size) and per project document; the directory (one",
+        "page per 1,000 users, the groups, each group's members) and the posture (the organizations,",
+        "each one's settings); one list page per 500 sessions, one transcript per session read, one",
+        "page per 100 code artifacts and one download per site version. Anything above it",
         "(project-name lookups for chats whose project was not updated in the window, retries) is overhead.",
     ]
     return "\n".join(lines + memory_section(lifted)) + "\n"

@@ -36,6 +36,8 @@ DEFAULT_MAX_FILE_MB = 25
 MAX_FILE_MB_RANGE = (1, 25)
 DEFAULT_LAKE_ROOT = "data"
 DEFAULT_COMPACT_THRESHOLD = 32
+DEFAULT_LOCAL_LOOKBACK_DAYS = 7
+DEFAULT_LOCAL_REREAD_MINUTES = 60
 
 # A flow parameter type: Prefect validates it (and publishes the range in the deployment's schema).
 HistoricalDays = Annotated[int, Field(ge=1, le=MAX_HISTORICAL_DAYS)]
@@ -131,6 +133,25 @@ class ExportSettings:
 
 
 @dataclass(frozen=True)
+class DetectionSettings:
+    """The organization's own detectors: YAML rule files (``vigil inspect --rules`` format),
+    as absolute paths once loaded from a file (relative ones are resolved against its folder)."""
+
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Cowork and Claude Code sessions: local sessions have no ``updated_at``, so forward scans
+    re-read those created in the last ``local_lookback_days`` days, at most every
+    ``local_reread_minutes`` minutes (0: every scan); the scans in between read only sessions
+    created since the previous one."""
+
+    local_lookback_days: int = DEFAULT_LOCAL_LOOKBACK_DAYS
+    local_reread_minutes: int = DEFAULT_LOCAL_REREAD_MINUTES
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``Config()`` is the default configuration."""
 
@@ -144,6 +165,8 @@ class Config:
     rate: RateSettings = RateSettings()
     export: ExportSettings = ExportSettings()
     alerts: "AlertsSettings" = field(default_factory=lambda: _alerts(_Table(None, "alerts")))
+    detection: DetectionSettings = DetectionSettings()
+    sessions: SessionSettings = SessionSettings()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (what a config file would hold); feeds ``parse_config`` back."""
@@ -177,7 +200,8 @@ class Config:
 
 # -- loading -----------------------------------------------------------------------------------
 def load_config(path: str | Path | None) -> Config:
-    """Read and validate a ``.toml``, ``.yaml`` or ``.yml`` file; ``None`` gives the defaults."""
+    """Read and validate a ``.toml``, ``.yaml`` or ``.yml`` file; ``None`` gives the defaults.
+    Relative paths in the file (``detection.rules``) are taken relative to its folder."""
     if path is None:
         return Config()
     path = Path(path)
@@ -198,11 +222,12 @@ def load_config(path: str | Path | None) -> Config:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         detail = str(exc).splitlines()[0] if isinstance(exc, tomllib.TOMLDecodeError) else "invalid syntax"
         raise ConfigError("", f"{path}: not valid {suffix[1:].upper()}{where}: {detail}") from None
-    return parse_config(data)
+    return parse_config(data, base_dir=path.resolve().parent)
 
 
-def parse_config(data: Any) -> Config:
-    """Validate a parsed document (dict) and build the ``Config``."""
+def parse_config(data: Any, base_dir: str | Path | None = None) -> Config:
+    """Validate a parsed document (dict) and build the ``Config``; relative paths are taken
+    relative to ``base_dir`` (default: the working directory)."""
     root = _Table(data, "")
     _refuse_literal_keys(data, "")
     cfg = Config(
@@ -217,6 +242,8 @@ def parse_config(data: Any) -> Config:
         rate=RateSettings(rpm=root.table("rate").integer("rpm", DEFAULT_RPM, 1, 1_000_000)),
         export=_export(root.table("export")),
         alerts=_alerts(root.table("alerts")),
+        detection=_detection(root.table("detection"), Path(base_dir) if base_dir is not None else Path.cwd()),
+        sessions=_sessions(root.table("sessions")),
     )
     root.finish()
     return cfg
@@ -257,8 +284,11 @@ def _scope(t: "_Table") -> Scope:
         if "@" not in user:
             raise ConfigError(f"{chats_t.key('users')}[{i}]", "expected an e-mail address")
     email_regex = chats_t.regex("email_regex")
-    if mode in ("include", "exclude") and not users:
-        raise ConfigError(chats_t.key("users"), f"mode '{mode}' needs at least one e-mail address")
+    groups = chats_t.string_list("groups", ())
+    if groups and mode not in ("include", "exclude"):
+        raise ConfigError(chats_t.key("groups"), "groups need mode 'include' or 'exclude'")
+    if mode in ("include", "exclude") and not (users or groups):
+        raise ConfigError(chats_t.key("users"), f"mode '{mode}' needs at least one e-mail address or group")
     if mode == "regex" and email_regex is None:
         raise ConfigError(chats_t.key("email_regex"), "mode 'regex' needs email_regex")
     chats_t.finish()
@@ -275,9 +305,30 @@ def _scope(t: "_Table") -> Scope:
     proj_t.finish()
     t.finish()
     return Scope(
-        chats=ChatScope(mode=mode, users=tuple(users), email_regex=email_regex),
+        chats=ChatScope(mode=mode, users=tuple(users), email_regex=email_regex, groups=tuple(groups)),
         projects=ProjectScope(mode=pmode, names=tuple(names), ids=tuple(ids), name_regex=name_regex),
     )
+
+
+def _detection(t: "_Table", base_dir: Path) -> DetectionSettings:
+    rules = []
+    for i, entry in enumerate(t.string_list("rules", ())):
+        path = Path(entry).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        if not path.is_file():
+            raise ConfigError(f"{t.key('rules')}[{i}]", f"rules file not found: {path}")
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            raise ConfigError(f"{t.key('rules')}[{i}]", "expected a .yaml or .yml rules file")
+        rules.append(str(path.resolve()))
+    t.finish()
+    return DetectionSettings(rules=tuple(rules))
+
+
+def _sessions(t: "_Table") -> SessionSettings:
+    days = t.integer("local_lookback_days", DEFAULT_LOCAL_LOOKBACK_DAYS, 1, 365)
+    reread = t.integer("local_reread_minutes", DEFAULT_LOCAL_REREAD_MINUTES, 0, 7 * 24 * 60)
+    t.finish()
+    return SessionSettings(local_lookback_days=days, local_reread_minutes=reread)
 
 
 def _inspection(t: "_Table") -> InspectionSettings:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from vigil import paths
 from vigil.api.keys import ApiKey
 from vigil.config import DEFAULT_BASE_URL, DEFAULT_KEY_SOURCE, KEY_SOURCE_RE
 
@@ -81,8 +82,8 @@ def _check_key_source(key_source: str) -> None:
 
 
 def vigil_home() -> Path:
-    """vigil's config directory: ``$VIGIL_HOME`` or ``~/.config/vigil``."""
-    return Path(os.environ.get("VIGIL_HOME") or Path.home() / ".config" / "vigil")
+    """vigil's own folder (``vigil.paths.vigil_home``: ``$VIGIL_HOME`` or ``~/.config/vigil``)."""
+    return paths.vigil_home()
 
 
 def connectors_dir() -> Path:

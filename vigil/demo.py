@@ -57,7 +57,7 @@ def _sql(lake: Path, query: str) -> None:
 def main() -> None:
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="vigil-demo-"))
-    os.environ.setdefault("VIGIL_CONFIG_DIR", str(work / "config"))  # demo fingerprint key stays here
+    os.environ.setdefault("VIGIL_HOME", str(work / "config"))  # demo fingerprint key stays here
     # The demo's Prefect runs go to a database of their own (migrated once per checkout), not to
     # ~/.prefect, which another Prefect version may have migrated.
     prefect_home = Path(os.environ.get("PREFECT_HOME") or Path(__file__).resolve().parents[1] / ".vigil" / "prefect-demo")

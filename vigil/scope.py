@@ -1,4 +1,4 @@
-"""Which chats and projects a scan inspects.
+"""Which chats, sessions, Claude Code sites and projects a scan inspects.
 
 Regular expressions are matched against the whole value (``re.fullmatch``), case-insensitively:
 ``.*@example\\.com`` selects every address at example.com; use ``.*`` for a substring match.
@@ -9,6 +9,7 @@ surrounding whitespace and ignoring case.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 CHAT_MODES = ("all", "include", "exclude", "regex")
@@ -21,40 +22,57 @@ def _norm(text: str) -> str:
 
 @dataclass(frozen=True)
 class ChatScope:
-    """Chats selected by their owner's e-mail address.
+    """Chats (and sessions and Claude Code sites) selected by their owner.
 
-    - ``all``: every chat;
-    - ``include``: only chats of ``users``;
-    - ``exclude``: every chat except those of ``users``;
-    - ``regex``: only chats whose owner's address matches ``email_regex``.
-    A chat whose owner has no known address is kept by ``all`` and ``exclude`` and dropped by
-    ``include`` and ``regex``.
+    - ``all``: everything;
+    - ``include``: only what belongs to ``users`` or to members of ``groups``;
+    - ``exclude``: everything except what belongs to ``users`` or to members of ``groups``;
+    - ``regex``: only what belongs to an owner whose address matches ``email_regex``.
+    ``groups`` are directory groups by name (case-insensitive) or id (``rbac_group_…``), as a
+    security team scopes by department. An owner with no known address is kept by ``all`` and
+    ``exclude`` (unless a listed group holds them) and dropped by ``include`` (unless a listed
+    group holds them) and ``regex``.
     """
 
     mode: str = "all"
     users: tuple[str, ...] = ()
     email_regex: str | None = None
+    groups: tuple[str, ...] = ()
     _users: frozenset[str] = field(init=False, repr=False, compare=False)
+    _groups: frozenset[str] = field(init=False, repr=False, compare=False)
     _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.mode not in CHAT_MODES:
             raise ValueError(f"chat scope mode must be one of {'|'.join(CHAT_MODES)}")
+        if self.groups and self.mode not in ("include", "exclude"):
+            raise ValueError("chat scope groups need mode 'include' or 'exclude'")
         object.__setattr__(self, "_users", frozenset(_norm(u) for u in self.users))
+        object.__setattr__(self, "_groups", frozenset(_norm(g) for g in self.groups))
         pattern = re.compile(self.email_regex, re.IGNORECASE) if self.email_regex else None
         if self.mode == "regex" and pattern is None:
             raise ValueError("chat scope mode 'regex' needs email_regex")
         object.__setattr__(self, "_regex", pattern)
 
-    def includes(self, user_email: str | None) -> bool:
-        """True when a chat owned by ``user_email`` is in scope."""
+    @property
+    def uses_groups(self) -> bool:
+        """Whether deciding needs the owner's groups (from the directory)."""
+        return bool(self.groups)
+
+    def names_group(self, group_id: str, name: str | None) -> bool:
+        """True when ``groups`` lists this group (by id or by name)."""
+        return _norm(group_id) in self._groups or (name is not None and _norm(name) in self._groups)
+
+    def includes(self, user_email: str | None, groups: Iterable[tuple[str, str | None]] = ()) -> bool:
+        """True when something owned by ``user_email``, a member of ``groups`` (``(id, name)``
+        pairs from the directory), is in scope."""
         if self.mode == "all":
             return True
         email = _norm(user_email) if user_email else None
-        if self.mode == "include":
-            return email is not None and email in self._users
-        if self.mode == "exclude":
-            return email is None or email not in self._users
+        if self.mode in ("include", "exclude"):
+            listed = (email is not None and email in self._users) or (
+                bool(self._groups) and any(self.names_group(gid, name) for gid, name in groups))
+            return listed if self.mode == "include" else not listed
         return user_email is not None and self._regex.fullmatch(user_email.strip()) is not None
 
 

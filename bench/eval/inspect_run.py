@@ -81,7 +81,7 @@ def run_inspect(docs, min_likelihood: str = "UNLIKELY", timeout: float = 1800.0)
         (root / "labels.jsonl").unlink()
         env = dict(os.environ)
         env["VIGIL_FINGERPRINT_KEY"] = "ab" * 32
-        env["VIGIL_CONFIG_DIR"] = str(Path(tmp) / "config")
+        env["VIGIL_HOME"] = str(Path(tmp) / "config")
         cmd = _vigil_command() + ["inspect", str(root), "--format", "jsonl", "--min-likelihood", min_likelihood]
         out.command = "vigil inspect <corpus dir> --format jsonl --min-likelihood " + min_likelihood
         t0 = time.perf_counter()

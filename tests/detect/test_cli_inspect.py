@@ -21,7 +21,7 @@ REQUIRED = {"doc", "locator", "start", "end", "infotype", "detector", "likelihoo
 
 @pytest.fixture()
 def env(tmp_path, cache_dir, monkeypatch):
-    monkeypatch.setenv("VIGIL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("VIGIL_CACHE_DIR", str(cache_dir))
     monkeypatch.delenv("VIGIL_FINGERPRINT_KEY", raising=False)
     return tmp_path

@@ -213,7 +213,7 @@ def test_custom_rule_errors_are_clear():
 
 def test_fingerprint_key_file_is_created_once_and_env_overrides(tmp_path, monkeypatch):
     monkeypatch.delenv("VIGIL_FINGERPRINT_KEY", raising=False)
-    monkeypatch.setenv("VIGIL_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path))
     first = load_fingerprint_key()
     assert len(first) == 32 and load_fingerprint_key() == first
     assert (tmp_path / "fingerprint.key").stat().st_mode & 0o077 == 0

@@ -132,6 +132,7 @@ def incident_rows(findings: list[dict], now: datetime) -> list[dict]:
 def create_incident_fixture(con, rows: list[dict], name: str = "incidents") -> None:  # noqa: ANN001
     """TEST FIXTURE: an ``incidents`` table with exactly the agreed columns, filled with ``rows``."""
     cols = ", ".join(f'"{c}" {t}' for c, t in INCIDENT_COLUMNS.items())
+    con.execute(f"DROP VIEW IF EXISTS {name}")  # the lake's own incidents view, replaced for this test
     con.execute(f"CREATE OR REPLACE TABLE {name} ({cols})")
     placeholders = ", ".join("?" for _ in INCIDENT_COLUMNS)
     con.executemany(f"INSERT INTO {name} VALUES ({placeholders})",

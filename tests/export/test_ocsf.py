@@ -155,13 +155,14 @@ def test_incident_counts_may_be_lists(with_incidents, tmp_path):
     assert all("2 user(s), 1 chat(s)" in e["desc"] for e in events)
 
 
-def test_missing_incidents_table_is_a_note_and_a_broken_one_an_error(sample_lake, tmp_path):
+def test_no_incidents_yet_exports_findings_and_a_broken_table_is_an_error(sample_lake, tmp_path):
     from vigil.export import ExportError
 
     lake, _ = sample_lake
-    result, events = export_lines(lake, tmp_path)
-    assert result.incidents == 0 and "no incidents table" in result.notes[0] and len(events) == result.findings
+    result, events = export_lines(lake, tmp_path)  # incidents never refreshed: the view is empty
+    assert result.incidents == 0 and len(events) == result.findings > 0
     con = lake.connect()
+    con.execute("DROP VIEW incidents")
     con.execute("CREATE TABLE incidents (incident_id VARCHAR, fingerprint VARCHAR)")
     with pytest.raises(ExportError, match="lacks column"):
         export_ocsf(lake, str(tmp_path / "x.jsonl"), con=con)

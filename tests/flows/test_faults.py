@@ -39,7 +39,7 @@ def serve(tmp_path, monkeypatch, org):
     servers = []
 
     def serve(name: str):
-        chaos = Chaos(build_app(org, rpm=1_000_000))
+        chaos = Chaos(build_app(org, rpm=1_000_000, code_artifact_max_bytes=256 * 1024))
         server = SimulatorServer(chaos)
         servers.append(server)
         base_url = server.start()
@@ -59,7 +59,11 @@ def _content(lake: Lake) -> dict[str, set]:
     q = {"findings": "SELECT finding_id, object_id, infotype, masked, fingerprint, chat_id, user_email "
                      "FROM findings",
          "chat_events": "SELECT event_id, scan_status, findings_count FROM chat_events",
-         "objects": "SELECT object_key, status, reason, findings_count FROM objects"}
+         "objects": "SELECT object_key, status, reason, findings_count FROM objects",
+         "session_events": "SELECT event_id, scan_status, reason, findings_count, read_mode FROM session_events",
+         "users": "SELECT user_key, email, active FROM users",
+         "group_members": "SELECT member_key, active FROM group_members",
+         "posture_snapshots": "SELECT org_id, digest FROM posture_snapshots"}
     return {t: {tuple(r.values()) for r in lake.query(sql).to_pylist()} for t, sql in q.items()}
 
 

@@ -20,7 +20,7 @@ def served(tmp_path, monkeypatch):
     org = SyntheticOrg.generate(seed=SEED, users=8, chats=25, days=30, now=time.time() - 120)
     monkeypatch.setenv("VIGIL_FLOW_TEST_KEY", default_key(SEED).secret)
     monkeypatch.setenv("VIGIL_FINGERPRINT_KEY", "3c" * 32)
-    with SimulatorServer(build_app(org, rpm=100_000)) as base_url:
+    with SimulatorServer(build_app(org, rpm=100_000, code_artifact_max_bytes=256 * 1024)) as base_url:
         config = tmp_path / "vigil.toml"
         config.write_text(
             "[connector]\n"
@@ -55,6 +55,16 @@ def test_historical_then_forward_flow(served):
     found = lake.query("SELECT DISTINCT object_id FROM findings").column("object_id").to_pylist()
     assert set(found) & planted_ids
     assert lake.query("SELECT count(*) AS n FROM findings").column("n")[0].as_py() == result["counts"]["findings"]
+    # Sessions of every surface and Claude Code sites went through the same Prefect tasks.
+    kinds = {r["object_kind"]: r["n"] for r in lake.query(
+        "SELECT object_kind, count(*) AS n FROM findings GROUP BY ALL").to_pylist()}
+    assert kinds.get("local_session_message") and kinds.get("remote_session_message")
+    assert kinds.get("code_artifact_version")
+    surfaces = set(lake.query("SELECT DISTINCT product_surface FROM findings WHERE session_id IS NOT NULL")
+                   .column("product_surface").to_pylist())
+    assert {"cowork", "claude_code", "cowork_remote"} <= surfaces
+    assert lake.query("SELECT count(*) AS n FROM posture_snapshots").column("n")[0].as_py() == 2
+    assert lake.query("SELECT rules_version FROM scan_runs").column("rules_version")[0].as_py()
 
     arts = _artifacts(state.state_details.flow_run_id)
     assert "objects scanned" in arts["historical-scan-summary-default"].data

@@ -52,7 +52,7 @@ def held_after_first(runs) -> tuple[dict, dict] | None:
 def worker_env(tmp_path: Path) -> dict[str, str]:
     """What the worker and its flow runs need besides the stack's Prefect settings."""
     return {"VIGIL_SCHEDULE_TEST_KEY": default_key(SEED).secret, "VIGIL_FINGERPRINT_KEY": "5d" * 32,
-            "VIGIL_CONFIG_DIR": str(tmp_path / "vigil-config"), "VIGIL_HOME": str(tmp_path / "vigil-home")}
+            "VIGIL_HOME": str(tmp_path / "vigil-home")}
 
 
 @pytest.fixture

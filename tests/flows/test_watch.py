@@ -86,7 +86,7 @@ def test_watch_alerts_each_new_chat_exactly_once(tmp_path, prefect_stack, watche
         runs = stack.runs(deployment)
         worker = stack.start_worker(deployment.pool, env={
             "VIGIL_WATCH_TEST_KEY": default_key(SEED).secret, "VIGIL_FINGERPRINT_KEY": "6e" * 32,
-            "VIGIL_WATCH_TEST_HOOK_SECRET": HOOK_SECRET, "VIGIL_CONFIG_DIR": str(tmp_path / "vigil-config"),
+            "VIGIL_WATCH_TEST_HOOK_SECRET": HOOK_SECRET,
             "VIGIL_HOME": str(tmp_path / "vigil-home")})
         wait_for(runs.completed, 120, "the first watch run to complete", runs.diagnostics)
 

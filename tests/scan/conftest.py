@@ -19,6 +19,7 @@ from vigil.simulator.chaos import Chaos
 
 KEY_ENV = "VIGIL_TEST_SIM_KEY"
 NOW = float(int(time.time()) - 120)  # one "now" for every org of the session: identical orgs per seed
+ARTIFACT_CUT = 256 * 1024  # where the simulator aborts an oversized code-artifact download
 
 
 @pytest.fixture(autouse=True)
@@ -46,14 +47,25 @@ class Sim:
         return parse_config(data)
 
     def scan(self, kind: str = "historical", days: int = 30, on_page=None, chat_page_size=None,
-             **config_sections: Any):
-        """Run one scan (plain Python); returns its RunSummary."""
-        settings = load_run_settings(config=self.config(**config_sections))
+             config_path: str | None = None, session_page_size: int | None = None, **config_sections: Any):
+        """Run one scan (plain Python); returns its RunSummary. ``config_path``: a config file
+        (relative paths in it are resolved against its folder) instead of ``config_sections``."""
+        settings = (load_run_settings(config_path) if config_path
+                    else load_run_settings(config=self.config(**config_sections)))
         with open_run(settings, kind, days=days if kind == "historical" else None, on_page=on_page,
                       transport=self.transport, workers=4, chat_page_size=chat_page_size,
+                      session_page_size=session_page_size,
                       client_options={"sleep": lambda s: None}) as run:
             run_scan(run)
         return run.summary
+
+    def config_file(self, path, extra: str = "") -> str:
+        """This sim's connection and lake as a TOML file at ``path`` (plus ``extra`` TOML)."""
+        path.write_text(
+            f'[connector]\norg_id = "{self.org.parent.uuid}"\nbase_url = "http://127.0.0.1:9"\n'
+            f'key_source = "env:{KEY_ENV}"\n[lake]\nroot = "{self.lake_root}"\ncompact_threshold = 0\n'
+            f"[rate]\nrpm = 1000000\n{extra}")
+        return str(path)
 
     @property
     def lake(self) -> Lake:
@@ -74,6 +86,9 @@ class Sim:
             "objects": {tuple(r.values()) for r in self.rows(
                 "SELECT object_key, object_kind, object_id, object_version, status, reason, findings_count "
                 "FROM objects")},
+            "session_events": {tuple(r.values()) for r in self.rows(
+                "SELECT event_id, event_kind, session_id, message_id, object_version, read_mode, scan_status, "
+                "reason, findings_count FROM session_events")},
         }
 
 
@@ -97,7 +112,9 @@ def make_sim(tmp_path, monkeypatch):
         if org is None:
             org = SyntheticOrg.generate(seed=seed, users=users, chats=chats, days=30, now=NOW, **kw)
         monkeypatch.setenv(KEY_ENV, default_key(org.seed).secret)
-        app = chaos = Chaos(build_app(org, rpm=1_000_000, faults=faults))
+        # The seeded oversized site aborts its stream here rather than at 16 MiB: same behaviour,
+        # a fraction of the bytes to read twice and inspect in every test.
+        app = chaos = Chaos(build_app(org, rpm=1_000_000, faults=faults, code_artifact_max_bytes=ARTIFACT_CUT))
         sim = Sim(org, app, SyncASGITransport(app), lake or str(tmp_path / f"lake-{seed}-{len(sims)}"),
                   chaos=chaos)
         sims.append(sim)

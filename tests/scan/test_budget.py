@@ -54,7 +54,7 @@ def test_two_concurrent_scans_stay_within_one_budget(tmp_path):
     simulator sees at most what one budget allows (4/s plus the burst)."""
     seed, rpm, window = 81, 240, 5.0
     org = SyntheticOrg.generate(seed=seed, users=10, chats=120, days=30, now=time.time() - 120)
-    chaos = Chaos(build_app(org, rpm=1_000_000))
+    chaos = Chaos(build_app(org, rpm=1_000_000, code_artifact_max_bytes=256 * 1024))
     env = dict(os.environ, VIGIL_BUDGET_TEST_KEY=default_key(seed).secret,
                VIGIL_FINGERPRINT_KEY="8e" * 32, VIGIL_HOME=str(tmp_path / "home"))
     with SimulatorServer(chaos) as base_url:

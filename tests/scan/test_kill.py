@@ -60,7 +60,7 @@ def _content(lake: Lake) -> dict[str, set]:
 @pytest.mark.slow
 def test_kill_9_at_several_points_then_resume_equals_a_clean_run(tmp_path):
     org = SyntheticOrg.generate(seed=SEED, users=8, chats=40, days=30, now=time.time() - 120)
-    chaos = Chaos(build_app(org, rpm=1_000_000))
+    chaos = Chaos(build_app(org, rpm=1_000_000, code_artifact_max_bytes=256 * 1024))
     env = dict(os.environ, **{KEY_ENV: default_key(SEED).secret, "VIGIL_FINGERPRINT_KEY": "6b" * 32,
                               "VIGIL_HOME": str(tmp_path / "home")})
     with SimulatorServer(chaos) as base_url:

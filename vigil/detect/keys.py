@@ -2,8 +2,8 @@
 
 Findings carry HMAC-SHA256 fingerprints under this key so the same value is recognisable across
 scans without being stored. ``VIGIL_FINGERPRINT_KEY`` (hex, at least 32 hex digits) overrides the
-file; otherwise the key lives in ``$VIGIL_CONFIG_DIR/fingerprint.key`` (default
-``~/.config/vigil/fingerprint.key``), created with mode 0600 on first use.
+file; otherwise the key lives in ``$VIGIL_HOME/fingerprint.key`` (default
+``~/.config/vigil/fingerprint.key``, see ``vigil.paths``), created with mode 0600 on first use.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ ENV_KEY = "VIGIL_FINGERPRINT_KEY"
 
 
 def default_key_path() -> Path:
-    """Where the key file lives unless a path is given."""
-    base = os.environ.get("VIGIL_CONFIG_DIR")
-    if base:
-        return Path(base) / "fingerprint.key"
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".config") / "vigil" / "fingerprint.key"
+    """Where the key file lives unless a path is given: ``$VIGIL_HOME/fingerprint.key``."""
+    from vigil.paths import vigil_home  # noqa: PLC0415
+
+    return vigil_home() / "fingerprint.key"
 
 
 def load_fingerprint_key(path: Path | None = None) -> bytes:

@@ -43,6 +43,17 @@ _OBJECT_REF = [
     ("object_version", STR),
 ]
 
+# Where a finding in a Cowork / Claude Code session or a Claude Code hosted site comes from
+# (issue 12); null for chat and project content except ``tool_name``.
+_SESSION_FINDING_METADATA = [
+    ("session_id", STR),            # clls_… (local) or cse_… (remote) session
+    ("product_surface", STR),       # cowork | claude_code | cowork_remote
+    ("tool_name", STR),             # tool of a tool_use / tool_result block (Bash, Read, …)
+    ("content_verification", STR),  # verified | client_asserted
+    ("read_mode", STR),             # code artifacts: owner | users | org | public
+    ("exposure", STR),              # code artifacts: who can open the site (public = the internet)
+]
+
 FINDINGS = pa.schema(
     [("finding_id", STR)]
     + _CHAT_METADATA
@@ -65,6 +76,7 @@ FINDINGS = pa.schema(
         ("scan_run_id", STR),
         (LANDED_AT, TS),
     ]
+    + _SESSION_FINDING_METADATA
 )
 
 CHAT_EVENTS = pa.schema(
@@ -163,6 +175,122 @@ SCAN_RUNS = pa.schema(
 )
 
 
+# -- sessions, code artifacts, the directory and the organization's posture (issue 12) ---------
+
+SESSION_EVENTS = pa.schema(
+    [
+        ("event_id", STR),
+        ("event_kind", STR),  # local_session_message | remote_session_message | code_artifact_version
+        ("org_id", STR),
+        ("session_id", STR),
+        ("product_surface", STR),
+        ("message_id", STR),
+        ("role", STR),
+        ("model", STR),
+        ("tool_names", STR),  # tools of the message's blocks, comma-separated
+        ("content_verification", STR),
+        ("truncated", pa.bool_()),
+        ("user_id", STR),
+        ("user_email", STR),
+        ("agent_id", STR),
+        ("project_id", STR),
+        ("artifact_name", STR),
+        ("read_mode", STR),
+        ("object_key", STR),
+    ]
+    + _OBJECT_REF
+    + [
+        ("event_time", TS),
+        ("bytes", INT),
+        ("findings_count", INT),
+        ("scan_status", STR),
+        ("reason", STR),
+        ("scanned_at", TS),
+        ("scan_run_id", STR),
+        (LANDED_AT, TS),
+    ]
+)
+
+# Directory rows: whether the API still lists it, and when this state was landed.
+_DIRECTORY_STATE = [("active", pa.bool_()), ("seen_at", TS), ("scan_run_id", STR), (LANDED_AT, TS)]
+
+USERS = pa.schema(
+    [
+        ("user_key", STR),
+        ("org_id", STR),
+        ("user_id", STR),
+        ("email", STR),
+        ("full_name", STR),
+        ("organization_role", STR),
+        ("created_at", TS),
+    ]
+    + _DIRECTORY_STATE
+)
+
+GROUPS = pa.schema(
+    [
+        ("group_key", STR),
+        ("org_id", STR),
+        ("group_id", STR),
+        ("name", STR),
+        ("description", STR),
+        ("source_type", STR),
+        ("roles", STR),  # JSON list of role ids
+        ("member_count", INT),
+        ("created_at", TS),
+        ("updated_at", TS),
+    ]
+    + _DIRECTORY_STATE
+)
+
+GROUP_MEMBERS = pa.schema(
+    [
+        ("member_key", STR),
+        ("org_id", STR),
+        ("group_id", STR),
+        ("group_name", STR),
+        ("user_id", STR),
+        ("email", STR),
+        ("created_at", TS),
+    ]
+    + _DIRECTORY_STATE
+)
+
+POSTURE_SNAPSHOTS = pa.schema(
+    [
+        ("snapshot_id", STR),
+        ("org_id", STR),
+        ("organization_name", STR),
+        ("taken_at", TS),
+        ("settings_json", STR),
+        ("api_keys_json", STR),
+        ("settings_count", INT),
+        ("digest", STR),
+        ("scan_run_id", STR),
+        (LANDED_AT, TS),
+    ]
+)
+
+POSTURE_CHANGES = pa.schema(
+    [
+        ("change_id", STR),
+        ("org_id", STR),
+        ("organization_name", STR),
+        ("setting", STR),
+        ("change", STR),
+        ("from_value", STR),
+        ("to_value", STR),
+        ("description", STR),
+        ("previous_snapshot_id", STR),
+        ("snapshot_id", STR),
+        ("previous_taken_at", TS),
+        ("detected_at", TS),
+        ("scan_run_id", STR),
+        (LANDED_AT, TS),
+    ]
+)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """A lake table: its name, Parquet schema (without ``dt``) and deduplication key."""
@@ -183,6 +311,12 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("chat_events", CHAT_EVENTS, "event_id"),
         TableSpec("activities", ACTIVITIES, "activity_id"),
         TableSpec("scan_runs", SCAN_RUNS, "scan_run_id"),
+        TableSpec("session_events", SESSION_EVENTS, "event_id"),
+        TableSpec("users", USERS, "user_key"),
+        TableSpec("groups", GROUPS, "group_key"),
+        TableSpec("group_members", GROUP_MEMBERS, "member_key"),
+        TableSpec("posture_snapshots", POSTURE_SNAPSHOTS, "snapshot_id"),
+        TableSpec("posture_changes", POSTURE_CHANGES, "change_id"),
         # The ledger is landed last in a batch: an object counts as inspected only once
         # everything derived from it is durable.
         TableSpec("objects", OBJECTS, "object_key"),

@@ -19,7 +19,7 @@ from vigil.scan.fetch import NotFound, ObjectUnavailable
 from vigil.scan.inspect import Verdict
 from vigil.scan.messages import message_segments
 from vigil.scan.rows import (ARTIFACT_VERSION, CHAT, CHAT_FILE, GENERATED_FILE, MESSAGE, Context,
-                             ObjectRef, chat_context, event_row)
+                             ObjectRef, block_tool_names, chat_context, event_row)
 from vigil.scan.work import Pending, Work, inspect_all
 
 
@@ -66,7 +66,7 @@ def _add_message(session: Any, claims: Claims, work: Work, chat_ctx: Context,
     """A new message's text and files; for a message inspected before, only its files that are
     due again (skipped by an earlier scan for a reason that can heal)."""
     ctx = chat_ctx.with_(message_id=message["id"], author_role=message.get("role"),
-                         event_time=message.get("created_at"))
+                         event_time=message.get("created_at"), tool_names=block_tool_names(message))
     if new:
         work.pending.append(Pending(ObjectRef(MESSAGE, message["id"]), ctx, MESSAGE,
                                     segments=list(message_segments(message)),

@@ -6,7 +6,9 @@ extractor's reason, so a corrupt upload costs one ledger row and nothing else.
 
 from __future__ import annotations
 
+import bisect
 import logging
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from vigil.scan.rows import Context, ObjectRef, finding_row
 log = logging.getLogger(__name__)
 
 MAX_INSPECTION_BYTES_CEILING = 25 * 1024 * 1024  # above this an object is never downloaded
+_NEWLINE = re.compile("\n")
 
 
 @dataclass
@@ -47,7 +50,8 @@ class Inspector:
     """
 
     def __init__(self, engine: Any, extract: Any, *, max_file_bytes: int,
-                 file_types: Any = None, limits: Any = None, evidence: Any = None):
+                 file_types: Any = None, limits: Any = None, evidence: Any = None,
+                 rules_version: str | None = None):
         if not 0 < max_file_bytes <= MAX_INSPECTION_BYTES_CEILING:
             raise ValueError("max_file_bytes must be between 1 byte and 25 MB")
         self.engine = engine
@@ -56,6 +60,7 @@ class Inspector:
         self.file_types = file_types
         self.limits = limits
         self.evidence = evidence
+        self.rules_version = rules_version  # recorded on each scan_runs row (vigil.scan.rules)
         self._categories = {r.id: r.category for r in getattr(engine, "rules", ())}
 
     def category(self, detector: str) -> str | None:
@@ -78,6 +83,19 @@ class Inspector:
                 found.append(finding_row(ref, ctx, locator, hit, run_id, scanned_at,
                                          self.category(hit.detector)))
         return Verdict("scanned", None, found, size, "text",
+                       int((time.perf_counter() - start) * 1000))
+
+    def document(self, ref: ObjectRef, ctx: Context, text: str, run_id: str,
+                 scanned_at: datetime) -> Verdict:
+        """Detect in a text read whole, as served (a hosted site's source: scripts, comments and
+        markup included); a finding's locator is ``line:N``, the 1-based line where it starts,
+        and its offsets are in the whole text."""
+        start = time.perf_counter()
+        newlines = [m.start() for m in _NEWLINE.finditer(text)]
+        found = [finding_row(ref, ctx, f"line:{bisect.bisect_left(newlines, hit.start) + 1}", hit, run_id,
+                             scanned_at, self.category(hit.detector))
+                 for hit in self.engine.scan(text)]
+        return Verdict("scanned", None, found, len(text.encode("utf-8")), "text",
                        int((time.perf_counter() - start) * 1000))
 
     def content(self, ref: ObjectRef, ctx: Context, data: bytes, run_id: str,

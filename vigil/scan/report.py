@@ -35,6 +35,7 @@ def summary_markdown(summary: Any, incidents: dict | None = None) -> str:
         lines += [f"| new incidents | {incidents.get('incidents_new', 0)} |",
                   f"| alerts sent | {incidents.get('alerts_sent', 0)} |",
                   f"| alerts waiting in the outbox | {incidents.get('alerts_waiting', 0)} |"]
+    lines += _sessions_and_rules_rows(summary)
     if summary.skipped:
         lines += ["", "## Skipped by reason", "", "| reason | objects |", "|---|---:|"]
         lines += [f"| {reason} | {n} |" for reason, n in sorted(summary.skipped.items())]
@@ -47,6 +48,21 @@ def summary_markdown(summary: Any, incidents: dict | None = None) -> str:
     if summary.error:
         lines += ["", f"Run failed: `{summary.error}`"]
     return "\n".join(lines) + "\n"
+
+
+def _sessions_and_rules_rows(summary: Any) -> list[str]:
+    """Sessions, hosted sites, posture and the rule set (issue 12), as summary table rows."""
+    c = summary.counts
+    rows = [f"| local sessions read (listed in scope) | {c['local_sessions_fetched']} ({c['local_sessions_seen']}) |",
+            f"| remote sessions read (listed in scope) | {c['remote_sessions_fetched']} ({c['remote_sessions_seen']}) |",
+            f"| code artifacts listed in scope | {c['code_artifacts_seen']} |",
+            f"| session events | {c['session_events']} |",
+            f"| posture changes | {c['posture_changes']} |"]
+    rules = getattr(summary, "rules_version", None)
+    if rules:
+        changed = (f" (changed: was `{summary.previous_rules_version}`)" if summary.rules_changed else "")
+        rows.append(f"| rules version | `{rules}`{changed} |")
+    return rows
 
 
 def top_findings_table(summary: Any) -> list[dict[str, Any]]:
@@ -63,4 +79,9 @@ def summary_text(summary: Any) -> str:
             f"activities {c['activities']}\n"
             f"  objects scanned {c['objects_scanned']}, skipped {summary.objects_skipped} ({skipped})\n"
             f"  findings {c['findings']}; API requests {summary.requests}, 429s {summary.rate_limited}, "
-            f"retries {summary.retries}")
+            f"retries {summary.retries}\n"
+            f"  sessions read: local {c['local_sessions_fetched']}, remote {c['remote_sessions_fetched']}; "
+            f"code artifacts {c['code_artifacts_seen']}; posture changes {c['posture_changes']}\n"
+            f"  rules version {getattr(summary, 'rules_version', None) or 'unknown'}"
+            + (f" (changed since the previous run: was {summary.previous_rules_version})"
+               if getattr(summary, "rules_changed", False) else ""))

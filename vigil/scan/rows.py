@@ -22,6 +22,14 @@ PROJECT_DOCUMENT = "project_document"
 PROJECT_INSTRUCTIONS = "project_instructions"
 CHAT = "chat"  # a transcript, versioned by updated_at: "this chat was fully inspected as of then"
 PROJECT = "project"  # landed only when a project could not be read (and once it could again)
+# Sessions and Claude Code hosted sites (issue 12).
+LOCAL_SESSION_MESSAGE = "local_session_message"
+REMOTE_SESSION_MESSAGE = "remote_session_message"
+CODE_ARTIFACT_VERSION = "code_artifact_version"  # object_id = the cart_ artifact, version = its version id
+LOCAL_SESSION = "local_session"  # a transcript read (version: updated_at when the API gives one)
+REMOTE_SESSION = "remote_session"  # a transcript read, versioned by the session's updated_at
+SESSION_EVENT_KINDS = (LOCAL_SESSION_MESSAGE, REMOTE_SESSION_MESSAGE, CODE_ARTIFACT_VERSION)
+PUBLIC_READ_MODE = "public"  # a code artifact anyone on the internet can open
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,13 @@ class Context:
     chat_url: str | None = None
     deleted_at: datetime | str | None = None
     event_time: datetime | str | None = None
+    # Sessions and code artifacts (issue 12); tool_names maps a block index to its tool's name.
+    session_id: str | None = None
+    product_surface: str | None = None
+    content_verification: str | None = None
+    agent_id: str | None = None
+    read_mode: str | None = None
+    tool_names: tuple[tuple[int, str], ...] = ()
 
     def with_(self, **changes: Any) -> "Context":
         """A copy with some fields changed."""
@@ -57,6 +72,27 @@ class Context:
             "project_name": self.project_name, "user_id": self.user_id, "user_email": self.user_email,
             "chat_url": self.chat_url, "deleted_at": self.deleted_at,
         }
+
+
+    def tool_name(self, locator: str) -> str | None:
+        """The tool of the ``tool_use:I`` / ``tool_result:I/J`` block a locator points into."""
+        kind, _, pos = locator.partition(":")
+        if kind not in ("tool_use", "tool_result") or not self.tool_names:
+            return None
+        index = pos.split("/", 1)[0]
+        return next((name for i, name in self.tool_names if str(i) == index), None)
+
+    def session_metadata(self, locator: str) -> dict[str, Any]:
+        """The session and code-artifact columns of a finding at ``locator``."""
+        return {"session_id": self.session_id, "product_surface": self.product_surface,
+                "tool_name": self.tool_name(locator), "content_verification": self.content_verification,
+                "read_mode": self.read_mode, "exposure": self.read_mode}
+
+
+def block_tool_names(message: Mapping[str, Any]) -> tuple[tuple[int, str], ...]:
+    """``(block index, tool name)`` of a message's ``tool_use`` and ``tool_result`` blocks."""
+    return tuple((i, str(b["name"])) for i, b in enumerate(message.get("content") or ())
+                 if isinstance(b, Mapping) and b.get("type") in ("tool_use", "tool_result") and b.get("name"))
 
 
 def chat_context(chat: Mapping[str, Any], project_name: str | None, org_id: str | None) -> Context:
@@ -91,20 +127,47 @@ def finding_row(ref: ObjectRef, ctx: Context, locator: str, finding: Any, run_id
                 scanned_at: datetime, category: str | None = None) -> dict[str, Any]:
     """One ``findings`` row for a detector hit (``finding`` is a ``vigil.detect.Finding``).
 
-    ``category`` is the detector's category (credential, pii, financial, health, ...).
+    ``category`` is the detector's category (credential, pii, financial, health, ...). A secret
+    (``credential``) in a site anyone on the internet can open (``read_mode`` public) is
+    ``critical``, whatever the rule's own severity.
     """
     row = ctx.metadata()
+    severity = finding.severity
+    if ctx.read_mode == PUBLIC_READ_MODE and category == "credential":
+        severity = "critical"
     row.update(
         finding_id=finding_id(ref.kind, ref.object_id, ref.version, locator, finding.detector,
                               finding.start, finding.end),
         object_key=ref.key, object_kind=ref.kind, object_id=ref.object_id,
         object_version=ref.version, locator=locator, start=finding.start, end=finding.end,
         infotype=finding.infotype, category=category, detector=finding.detector, likelihood=finding.likelihood,
-        severity=finding.severity, masked=finding.masked, fingerprint=finding.fingerprint,
+        severity=severity, masked=finding.masked, fingerprint=finding.fingerprint,
         context=finding.context, event_time=ctx.event_time,
         scanned_at=scanned_at, scan_run_id=run_id,
     )
+    row.update(ctx.session_metadata(locator))
     return row
+
+
+def session_event_row(event_kind: str, ref: ObjectRef, ctx: Context, *, bytes_: int | None,
+                      findings_count: int | None, scan_status: str, reason: str | None,
+                      truncated: bool, run_id: str, scanned_at: datetime) -> dict[str, Any]:
+    """One ``session_events`` row: a session message or a code-artifact version."""
+    container = ctx.session_id if event_kind != CODE_ARTIFACT_VERSION else ref.object_id
+    return {
+        "event_id": chat_event_id(event_kind, container, ctx.message_id, None,
+                                  ref.version if event_kind == CODE_ARTIFACT_VERSION else None),
+        "event_kind": event_kind, "org_id": ctx.org_id, "session_id": ctx.session_id,
+        "product_surface": ctx.product_surface, "message_id": ctx.message_id, "role": ctx.author_role,
+        "model": ctx.model, "tool_names": ",".join(name for _, name in ctx.tool_names) or None,
+        "content_verification": ctx.content_verification, "truncated": truncated,
+        "user_id": ctx.user_id, "user_email": ctx.user_email, "agent_id": ctx.agent_id,
+        "project_id": ctx.project_id, "artifact_name": ctx.file_name if event_kind == CODE_ARTIFACT_VERSION else None,
+        "read_mode": ctx.read_mode, "object_key": ref.key, "object_kind": ref.kind,
+        "object_id": ref.object_id, "object_version": ref.version, "event_time": ctx.event_time,
+        "bytes": bytes_, "findings_count": findings_count, "scan_status": scan_status, "reason": reason,
+        "scanned_at": scanned_at, "scan_run_id": run_id,
+    }
 
 
 def event_row(event_kind: str, ref: ObjectRef | None, ctx: Context, *, bytes_: int | None,

@@ -37,7 +37,8 @@ from vigil.scan.sources import Source, iso
 log = logging.getLogger("vigil.scan")
 
 MAX_HISTORICAL_DAYS = 3650
-COMPACTED_TABLES = ["findings", "chat_events", "objects", "activities"]
+COMPACTED_TABLES = ["findings", "chat_events", "objects", "activities", "session_events", "users",
+                    "groups", "group_members", "posture_snapshots", "posture_changes"]
 
 ProgressHook = Callable[["ScanRun"], None]
 
@@ -113,6 +114,15 @@ def mark_interrupted(session: ScanSession, run_type: str, current_run: str) -> l
     return [r["scan_run_id"] for r in rows]
 
 
+def previous_rules_version(session: ScanSession, current_run: str) -> str | None:
+    """The rules version of the organization's latest earlier run that recorded one."""
+    rows = session.lake.query(
+        "SELECT rules_version FROM scan_runs WHERE rules_version IS NOT NULL AND scan_run_id <> ? "
+        "AND (org_id = ? OR org_id IS NULL) ORDER BY started_at DESC LIMIT 1",
+        [current_run, session.org_id]).to_pylist()
+    return rows[0]["rules_version"] if rows else None
+
+
 def _record(session: ScanSession, summary: RunSummary, plan: ScanPlan) -> None:
     session.lake.land({"scan_runs": [summary.scan_run_row(plan.parameters)]})
 
@@ -142,7 +152,9 @@ def open_run(settings: RunSettings, run_type: str, *, days: int | None = None, w
             if interrupted:
                 plan.parameters["resumes"] = interrupted
             summary = RunSummary(run_id, run_type, started, plan.window, connector=settings.connector,
-                                 org_id=session.org_id, owner=_owner())
+                                 org_id=session.org_id, owner=_owner(),
+                                 rules_version=getattr(session.inspector, "rules_version", None),
+                                 previous_rules_version=previous_rules_version(session, run_id))
             checkpoints = session.lake.checkpoints(plan.namespace, org_id=session.org_id)
             summary.cursors_before = {s.name: checkpoints.load().get(s.name) for s in plan.sources}
             counters_before = session.fetcher.counters()
@@ -150,6 +162,9 @@ def open_run(settings: RunSettings, run_type: str, *, days: int | None = None, w
                           on_page=on_page, counters_before=counters_before)
             t0 = time.perf_counter()
             _record(session, summary, plan)
+            if summary.rules_changed:
+                log.info("rule set changed since the previous run: %s -> %s", summary.previous_rules_version,
+                         summary.rules_version)
             log.info("%s scan %s started for connector %s (window from %s)%s%s", run_type, run_id,
                      settings.connector, iso(plan.window.start),
                      f"; resumes interrupted run(s) {', '.join(interrupted)}" if interrupted else "",

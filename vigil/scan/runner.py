@@ -21,6 +21,7 @@ from typing import Any
 
 from vigil.lake import historical_namespace
 from vigil.lake.ledger import RETRYABLE_REASONS
+from vigil.scan import session_sources  # noqa: F401 - registers the sources of issue 12
 from vigil.scan.batch import Batch
 from vigil.scan.fetch import ListPage
 from vigil.scan.session import ScanSession
@@ -30,10 +31,16 @@ _log = logging.getLogger(__name__)
 
 TOP_FINDINGS = 20
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-FORWARD_SOURCES = ("activities", "projects", "chats", "project_retries", "chat_retries")
-HISTORICAL_SOURCES = ("activities", "projects", "chats")
+# The directory comes first: scope by group, and owner e-mails of sessions, read it.
+FORWARD_SOURCES = ("directory", "posture", "activities", "projects", "chats", "local_sessions",
+                   "remote_sessions", "code_artifacts", "project_retries", "chat_retries", "session_retries")
+HISTORICAL_SOURCES = ("directory", "posture", "activities", "projects", "chats", "local_sessions",
+                      "remote_sessions", "code_artifacts")
 # Skips that are policy, not failure: they do not make a run "completed_with_skips".
 POLICY_SKIPS = frozenset({"too_large", "type_excluded", "not_found", "superseded", "out_of_scope"})
+# Content the API itself does not give (SPEC §9): recorded in the ledger, not a scan failure.
+UNAVAILABLE_CONTENT = frozenset({"not_captured", "cmek_key_revoked", "retention_elapsed", "oversize",
+                                 "content_unavailable", "synthetic_marker", "pending", "rotated_out"})
 
 
 @dataclass
@@ -73,12 +80,21 @@ class RunSummary:
     cursors_after: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     progress: float = 0.0
+    rules_version: str | None = None  # hash of the built-in and custom rules (vigil.scan.rules)
+    previous_rules_version: str | None = None  # of the organization's previous run
+
+    @property
+    def rules_changed(self) -> bool:
+        """Whether this run's rule set differs from the previous run's (False for a first run)."""
+        return bool(self.previous_rules_version and self.rules_version
+                    and self.previous_rules_version != self.rules_version)
 
     def add(self, source: str, batch: Batch) -> None:
         self.pages[source] += 1
         self.counts.update(batch.counts)
         self.counts["findings"] += len(batch.findings)
         self.counts["chat_events"] += len(batch.chat_events)
+        self.counts["session_events"] += len(batch.session_events)
         self.counts["activities"] += len(batch.activities)
         self.skipped.update(batch.skipped)
         self.bytes_scanned += batch.bytes_scanned
@@ -94,7 +110,8 @@ class RunSummary:
         return {"run_id": self.run_id, "run_type": self.run_type, "status": self.status,
                 "counts": dict(self.counts), "skipped": dict(self.skipped),
                 "requests": self.requests, "rate_limited": self.rate_limited,
-                "retries": self.retries, "retry_later": self.retry_later}
+                "retries": self.retries, "retry_later": self.retry_later,
+                "rules_version": self.rules_version, "rules_changed": self.rules_changed}
 
     @property
     def objects_skipped(self) -> int:
@@ -103,7 +120,7 @@ class RunSummary:
     @property
     def failed_skips(self) -> dict[str, int]:
         """Objects skipped because something failed (not by policy), by reason."""
-        return {r: n for r, n in self.skipped.items() if r not in POLICY_SKIPS and n}
+        return {r: n for r, n in self.skipped.items() if r not in POLICY_SKIPS | UNAVAILABLE_CONTENT and n}
 
     def completion_status(self) -> str:
         """``completed``, or ``completed_with_skips`` when objects were skipped on failure
@@ -132,6 +149,7 @@ class RunSummary:
             "activities_count": self.counts["activities"], "requests_used": self.requests,
             "rate_limited_429": self.rate_limited, "retries": self.retries,
             "duration_s": (finished - self.started_at).total_seconds(), "error": self.error,
+            "rules_version": self.rules_version,
             "parameters_json": json.dumps(parameters, sort_keys=True, default=str),
         }
 
@@ -146,7 +164,8 @@ def _top_entry(f: dict[str, Any]) -> dict[str, Any]:
 def progress_at(plan: ScanPlan, source: Source, record: Mapping[str, Any] | None, finished: bool) -> float:
     """Rough percent done: sources in order; within chats, the position of a chat's
     ``updated_at`` in the run's window (chats are walked in that order)."""
-    weights = {"activities": 5.0, "projects": 5.0, "chats": 85.0, "project_retries": 1.0, "chat_retries": 4.0}
+    weights = {"activities": 5.0, "projects": 5.0, "chats": 85.0, "project_retries": 1.0, "chat_retries": 4.0,
+               "local_sessions": 3.0, "remote_sessions": 2.0, "code_artifacts": 1.0}
     total = sum(weights.get(s.name, 0) for s in plan.sources) or 1.0
     index = plan.sources.index(source)
     before = sum(weights.get(s.name, 0) for s in plan.sources[:index])
@@ -171,9 +190,8 @@ def forward_plan(session: ScanSession, lookback: timedelta, now: datetime | None
     """
     now = now or session.clock()
     window = Window(now - lookback, None)
-    return ScanPlan("forward", "forward", window, make_sources(window, now, historical=False,
-                                                               include=sources),
-                    {"lookback_days": lookback.total_seconds() / 86400})
+    return ScanPlan("forward", "forward", window, _prepared(session, make_sources(
+        window, now, historical=False, include=sources)), {"lookback_days": lookback.total_seconds() / 86400})
 
 
 def historical_plan(session: ScanSession, days: int, now: datetime | None = None,
@@ -194,7 +212,7 @@ def historical_plan(session: ScanSession, days: int, now: datetime | None = None
             window = Window(datetime.fromisoformat(state["window_start"]),
                             datetime.fromisoformat(state["window_end"]))
             return ScanPlan("historical", ns, window,
-                            make_sources(window, now, historical=True, include=sources),
+                            _prepared(session, make_sources(window, now, historical=True, include=sources)),
                             {"max_last_modified_days": days, "resumed": True})
     window = Window(now - timedelta(days=days), now)
     ns = historical_namespace(f"{days}d-{now.strftime('%Y%m%dT%H%M%S')}")
@@ -202,8 +220,15 @@ def historical_plan(session: ScanSession, days: int, now: datetime | None = None
                                        "window_start": window.start.isoformat(),
                                        "window_end": window.end.isoformat()})
     return ScanPlan("historical", ns, window,
-                    make_sources(window, now, historical=True, include=sources),
+                    _prepared(session, make_sources(window, now, historical=True, include=sources)),
                     {"max_last_modified_days": days, "resumed": False})
+
+
+def _prepared(session: ScanSession, sources: list[Source]) -> list[Source]:
+    """Sources that have read their settings from the session."""
+    for source in sources:
+        source.prepare(session)
+    return sources
 
 
 def run_scan(run: Any) -> RunSummary:

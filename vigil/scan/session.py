@@ -10,10 +10,11 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from vigil.lake import Lake, Ledger
+from vigil.scan.directory import Directory
 from vigil.scan.fetch import Fetcher, NotFound, ObjectUnavailable
 from vigil.scan.inspect import Inspector
 from vigil.scan.pool import WorkerPool
@@ -43,10 +44,14 @@ class ScanSession:
     clock: Callable[[], datetime] = utc_now
     ledger: Ledger | None = None  # loaded by start_run
     pool: WorkerPool | None = None
+    local_session_lookback: timedelta = timedelta(days=7)  # forward re-read of local sessions ...
+    local_session_reread: timedelta = timedelta(minutes=60)  # ... at most this often
 
     def __post_init__(self) -> None:
         self._projects: dict[str, str | None] = {}
         self._projects_lock = threading.Lock()
+        self._directory: Directory | None = None
+        self._directory_lock = threading.Lock()
         if self.pool is None:
             self.pool = WorkerPool(self.workers)
 
@@ -55,11 +60,47 @@ class ScanSession:
         self.run_id = run_id
         self.ledger = self.lake.ledger(run_id=run_id)
 
+    # -- the directory (loaded from the lake, after the directory source landed it) --------------
+    def directory(self) -> Directory:
+        """Users and groups of the organization as the lake has them (loaded once, on first use).
+
+        The directory source runs first in every scan, so the first use comes after this run's
+        copy landed; ``forget_directory`` makes the next use read the lake again."""
+        with self._directory_lock:
+            if self._directory is None:
+                directory = Directory.load(self.lake, self.org_id)
+                directory.check_scope_groups(self.scope.chats)
+                self._directory = directory
+            return self._directory
+
+    def forget_directory(self) -> None:
+        with self._directory_lock:
+            self._directory = None
+
+    def owner_email(self, user_id: str | None, email: str | None) -> str | None:
+        """The owner's e-mail: as the record gives it, else from the directory (the session
+        transcripts and some lists leave it out)."""
+        return email or (self.directory().email_of(user_id) if user_id else None)
+
+    def owner_in_scope(self, user_id: str | None, email: str | None) -> bool:
+        """The chat scope, applied to the owner of a chat, a session or a Claude Code site: by
+        e-mail, and by directory group when the scope names groups."""
+        chats = self.scope.chats
+        if chats.mode == "all":
+            return True
+        if email is None and user_id:
+            email = self.directory().email_of(user_id)
+        groups = self.directory().groups_of(user_id, email) if chats.uses_groups else ()
+        return chats.includes(email, groups)
+
     # -- scope ---------------------------------------------------------------------------------
     def chat_in_scope(self, chat: Mapping[str, Any]) -> bool:
-        """The chat scope (owner e-mail) and, for chats in a project, the project scope."""
-        email = (chat.get("user") or {}).get("email_address")
-        if not self.scope.chats.includes(email):
+        """The chat scope (owner e-mail or group) and, for chats in a project, the project scope."""
+        owner = chat.get("user") or {}
+        if self.scope.chats.uses_groups:
+            if not self.owner_in_scope(owner.get("id"), owner.get("email_address")):
+                return False
+        elif not self.scope.chats.includes(owner.get("email_address")):
             return False
         pid = chat.get("project_id")
         if pid is None or self.scope.projects.mode == "all":

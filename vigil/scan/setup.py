@@ -16,6 +16,7 @@ from vigil.evidence import EvidenceStore
 from vigil.lake import Lake
 from vigil.scan.fetch import Fetcher
 from vigil.scan.inspect import Inspector
+from vigil.scan.rules import RuleSet, load_rule_set
 from vigil.scan.session import ScanSession
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class RunSettings:
     forward_enabled: bool
     lookback: timedelta  # where the first forward run starts
     historical_days: int
+    rule_set: RuleSet | None = None  # the organization's own detectors (None: load from config)
 
     @property
     def connector(self) -> str:
@@ -53,11 +55,14 @@ def load_run_settings(config_path: str | None = None, connector_name: str | None
         cfg = cfg.with_overrides({"connector.name": connector_name})
     binding = connectors.bind(cfg.connector, cfg.lake.root, cfg.evidence.target, DEFAULT_LAKE_ROOT)
     return RunSettings(cfg, binding, forward_enabled=cfg.forward.enabled,
-                       lookback=timedelta(days=cfg.historical.days), historical_days=cfg.historical.days)
+                       lookback=timedelta(days=cfg.historical.days), historical_days=cfg.historical.days,
+                       rule_set=load_rule_set(cfg.detection.rules))
 
 
-def build_inspector(cfg: Config, evidence_root: str = "none", org_id: str | None = None) -> Inspector:
-    """Detection engine (keyed fingerprints), extraction with the configured limits, evidence.
+def build_inspector(cfg: Config, evidence_root: str = "none", org_id: str | None = None,
+                    rule_set: RuleSet | None = None) -> Inspector:
+    """Detection engine (built-in rules plus the config's ``[detection] rules``, keyed
+    fingerprints), extraction with the configured limits, evidence.
 
     Evidence of an organization goes under ``<evidence_root>/<org_id>/`` so deleting a
     connector can remove exactly its copies.
@@ -65,7 +70,8 @@ def build_inspector(cfg: Config, evidence_root: str = "none", org_id: str | None
     from vigil.detect import Engine, load_fingerprint_key  # noqa: PLC0415 - heavy imports
     from vigil.extract import ExtractLimits, extract  # noqa: PLC0415
 
-    engine = Engine.load(fingerprint_key=load_fingerprint_key())
+    rule_set = rule_set or load_rule_set(cfg.detection.rules)
+    engine = Engine.load(fingerprint_key=load_fingerprint_key(), custom_rules=rule_set.custom)
     target = evidence_root
     if target != "none" and org_id:
         target = posixpath.join(target.rstrip("/"), org_id)
@@ -73,7 +79,7 @@ def build_inspector(cfg: Config, evidence_root: str = "none", org_id: str | None
     limits = ExtractLimits(max_input_bytes=cfg.inspection.max_file_bytes)
     return Inspector(engine, extract, max_file_bytes=cfg.inspection.max_file_bytes,
                      file_types=cfg.inspection.file_types, limits=limits,
-                     evidence=evidence)
+                     evidence=evidence, rules_version=rule_set.version)
 
 
 def check_org(client: Any) -> None:
@@ -94,13 +100,14 @@ def check_org(client: Any) -> None:
 @contextlib.contextmanager
 def open_session(settings: RunSettings, *, transport: Any = None, workers: int = 8,
                  inspector: Inspector | None = None, chat_page_size: int | None = None,
+                 session_page_size: int | None = None,
                  client_options: dict[str, Any] | None = None, shared_budget: bool = True,
                  ) -> Iterator[ScanSession]:
     """A ready session for one run, closed (client, threads) on exit.
 
     ``transport`` (an httpx transport) lets tests talk to an in-process simulator;
-    ``chat_page_size`` (default 200) and ``client_options`` (extra ``ComplianceClient``
-    arguments such as ``sleep``) are for tests and benchmarks. With ``shared_budget`` the
+    ``chat_page_size`` (default 200), ``session_page_size`` (default 500) and ``client_options``
+    (extra ``ComplianceClient`` arguments such as ``sleep``) are for tests and benchmarks. With ``shared_budget`` the
     client's requests come out of the organization's host-wide budget (``vigil.scan.budget``).
     """
     from vigil.api import ComplianceClient  # noqa: PLC0415
@@ -119,10 +126,15 @@ def open_session(settings: RunSettings, *, transport: Any = None, workers: int =
                               transport=transport, **options)
     lake = Lake(settings.binding.lake_root, storage_options=dict(cfg.lake.storage_options),
                 compact_threshold=cfg.lake.compact_threshold)
-    fetcher = Fetcher(client) if chat_page_size is None else Fetcher(client, chat_page_size=chat_page_size)
+    sizes = {k: v for k, v in (("chat_page_size", chat_page_size), ("session_page_size", session_page_size))
+             if v is not None}
+    fetcher = Fetcher(client, **sizes)
     session = ScanSession(fetcher=fetcher, lake=lake,
-                          inspector=inspector or build_inspector(cfg, settings.binding.evidence, record.org_id),
-                          scope=cfg.scope, org_id=record.org_id, workers=workers)
+                          inspector=inspector or build_inspector(cfg, settings.binding.evidence, record.org_id,
+                                                                 settings.rule_set),
+                          scope=cfg.scope, org_id=record.org_id, workers=workers,
+                          local_session_lookback=timedelta(days=cfg.sessions.local_lookback_days),
+                          local_session_reread=timedelta(minutes=cfg.sessions.local_reread_minutes))
     try:
         yield session
     finally:

@@ -61,6 +61,9 @@ class Source:
         self.run_started = run_started
         self.historical = historical
 
+    def prepare(self, session: Any) -> None:
+        """Read what the walk needs from the run's session (settings) when the plan is made."""
+
     def fetch(self, session: Any, state: Mapping[str, Any]) -> ListPage:  # pragma: no cover
         raise NotImplementedError
 

@@ -20,6 +20,7 @@ from vigil.scan.chats import inspect_chats
 from vigil.scan.fetch import ListPage
 from vigil.scan.projects import inspect_projects
 from vigil.scan.runner import progress_at
+from vigil.scan.session_sources import SelfInspectingSource
 from vigil.scan.sources import Source
 
 log = logging.getLogger("vigil.scan")
@@ -37,6 +38,8 @@ def fetch_page(run: Any, source: Source, state: dict[str, Any]) -> ListPage:
 def filter_page(run: Any, source: Source, page: ListPage) -> list[dict[str, Any]]:
     """The records of a page that the chat scope (owner e-mail) and project scope select."""
     session = run.session
+    if isinstance(source, SelfInspectingSource):  # directory, posture, sessions, hosted sites
+        return source.select(session, page)
     if source.name in CHAT_SOURCES:
         return [c for c in page.records if session.chat_in_scope(c)]
     if source.name == "projects":
@@ -56,6 +59,8 @@ def inspect_page(run: Any, source: Source, records: list[dict[str, Any]]) -> Bat
     raises, so the task retries the page or the next scan resumes it.
     """
     session = run.session
+    if isinstance(source, SelfInspectingSource):
+        return source.inspect(session, records, on_item=run.progress_hook(source))
     if source.name in CHAT_SOURCES:
         return inspect_chats(session, records, on_item=run.progress_hook(source))
     if source.name in PROJECT_SOURCES:

@@ -15,7 +15,7 @@ from typing import Any
 from vigil.lake.ledger import RETRYABLE_REASONS
 from vigil.scan.batch import Batch
 from vigil.scan.inspect import Verdict
-from vigil.scan.rows import Context, ObjectRef, event_row, object_row
+from vigil.scan.rows import SESSION_EVENT_KINDS, Context, ObjectRef, event_row, object_row, session_event_row
 
 
 @dataclass
@@ -29,6 +29,8 @@ class Pending:
     data: bytes | None = None
     verdict: Verdict | None = None
     evidence_text: str | None = None  # what evidence capture stores for text objects
+    document: str | None = None  # a text read whole, located by line (code-artifact versions)
+    partial: str | None = None  # scanned, but only in part: ``truncated`` or ``binary_not_shown``
 
 
 @dataclass
@@ -64,8 +66,15 @@ def complete(session: Any, work: Work, now: datetime) -> Batch:
                 verdict.evidence_uri = inspector.evidence.capture_text(
                     p.ref.kind, p.ref.object_id, p.ref.version, p.evidence_text,
                     filename=f"{p.ref.kind}.json" if p.evidence_text.startswith("{") else f"{p.ref.kind}.txt")
+        elif verdict is None and p.document is not None:
+            verdict = inspector.document(p.ref, p.ctx, p.document, session.run_id, now)
+            if verdict.findings and inspector.evidence is not None:
+                verdict.evidence_uri = inspector.evidence.capture_text(
+                    p.ref.kind, p.ref.object_id, p.ref.version, p.document, filename=p.ref.name or "content.txt")
         elif verdict is None:
             verdict = inspector.content(p.ref, p.ctx, p.data or b"", session.run_id, now)
+        if p.partial and verdict.status == "scanned":
+            verdict.reason = p.partial
         record_verdict(session, batch, p.ref, p.ctx, verdict, now, p.event_kind)
         retry_later = retry_later or (verdict.status == "skipped" and verdict.reason in RETRYABLE_REASONS)
     container_verdict = work.container_verdict
@@ -117,7 +126,14 @@ def record_verdict(session: Any, batch: Batch, ref: ObjectRef, ctx: Context, ver
         batch.bytes_scanned += verdict.bytes or 0
     else:
         batch.skipped[verdict.reason or "unknown"] += 1
-    if event_kind is not None and ctx.chat_id is not None:
+    if verdict.status == "scanned" and verdict.reason:
+        batch.counts[f"objects_{verdict.reason}"] += 1  # scanned in part (truncated, ...)
+    if event_kind in SESSION_EVENT_KINDS:
+        batch.session_events.append(session_event_row(
+            event_kind, ref, ctx, bytes_=verdict.bytes, findings_count=verdict.findings_count,
+            scan_status=verdict.status, reason=verdict.reason, truncated=verdict.reason == "truncated",
+            run_id=session.run_id, scanned_at=now))
+    elif event_kind is not None and ctx.chat_id is not None:
         batch.chat_events.append(event_row(event_kind, ref, ctx, bytes_=verdict.bytes,
                                            findings_count=verdict.findings_count,
                                            scan_status=verdict.status, run_id=session.run_id,

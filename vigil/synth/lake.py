@@ -281,6 +281,7 @@ def create_standin_incidents(con: duckdb.DuckDBPyConnection, name: str = "incide
     Statuses are spread deterministically by id (70% open, 10% each other status) so reports
     have every state to show. Returns the number of incidents.
     """
+    con.execute(f"DROP VIEW IF EXISTS {name}")  # a lake connection has the real incidents view
     con.execute(f"""
         CREATE OR REPLACE TABLE {name} AS
         WITH g AS (
