@@ -29,7 +29,7 @@ def test_copy_changes_only_the_named_deployment_and_settings(tmp_path):
     assert [d for d in written["deployments"] if d["name"] != "watch"] == \
         [d for d in original["deployments"] if d["name"] != "watch"]
     assert written["pull"] == original["pull"] and copy.pool == "local-process"
-    assert copy.pull_variable == pull_directory_variable(original) == "VIGIL_HOME"
+    assert copy.pull_variable == pull_directory_variable(original) == "VIGIL_PROJECT_DIR"
 
 
 def test_copy_refuses_what_the_deployment_cannot_take(tmp_path):
