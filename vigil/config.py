@@ -152,6 +152,15 @@ class SessionSettings:
 
 
 @dataclass(frozen=True)
+class DirectorySettings:
+    """The directory (users, groups, members): forward scans read it again when the lake's copy
+    is ``refresh_minutes`` old (0: every scan). Reading it costs one request per 1,000 users,
+    one for the groups and one per group."""
+
+    refresh_minutes: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``Config()`` is the default configuration."""
 
@@ -167,6 +176,7 @@ class Config:
     alerts: "AlertsSettings" = field(default_factory=lambda: _alerts(_Table(None, "alerts")))
     detection: DetectionSettings = DetectionSettings()
     sessions: SessionSettings = SessionSettings()
+    directory: DirectorySettings = DirectorySettings()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (what a config file would hold); feeds ``parse_config`` back."""
@@ -244,6 +254,7 @@ def parse_config(data: Any, base_dir: str | Path | None = None) -> Config:
         alerts=_alerts(root.table("alerts")),
         detection=_detection(root.table("detection"), Path(base_dir) if base_dir is not None else Path.cwd()),
         sessions=_sessions(root.table("sessions")),
+        directory=_directory(root.table("directory")),
     )
     root.finish()
     return cfg
@@ -329,6 +340,12 @@ def _sessions(t: "_Table") -> SessionSettings:
     reread = t.integer("local_reread_minutes", DEFAULT_LOCAL_REREAD_MINUTES, 0, 7 * 24 * 60)
     t.finish()
     return SessionSettings(local_lookback_days=days, local_reread_minutes=reread)
+
+
+def _directory(t: "_Table") -> DirectorySettings:
+    refresh = t.integer("refresh_minutes", 0, 0, 7 * 24 * 60)
+    t.finish()
+    return DirectorySettings(refresh_minutes=refresh)
 
 
 def _inspection(t: "_Table") -> InspectionSettings:

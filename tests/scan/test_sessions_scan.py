@@ -217,6 +217,31 @@ def test_directory_and_posture_are_landed(scanned):
     assert sim.rows(f"SELECT count(*) n FROM posture_snapshots WHERE scan_run_id = '{again.run_id}'")[0]["n"] == 2
 
 
+def test_directory_refresh_minutes_spares_the_directory_requests_of_frequent_scans(scanned):
+    """The watch scans every minute: with ``directory.refresh_minutes`` the directory (one request
+    per group for its members) is read again only once the lake's copy is that old."""
+    sim, _ = scanned
+
+    def directory_requests(run):
+        before = len(sim.chaos.log)
+        summary = run()
+        paths = [path for _, path, _ in sim.chaos.log[before:]]
+        return summary, (sum("/groups" in p for p in paths), sum(p.endswith("/users") for p in paths))
+
+    every, (groups_every, users_every) = directory_requests(lambda: sim.scan("forward"))
+    assert groups_every == 1 + len(sim.org.groups)  # the groups, then each group's members
+    spared, (groups_spared, users_spared) = directory_requests(
+        lambda: sim.scan("forward", directory={"refresh_minutes": 60}))
+    assert groups_spared == 0 and users_spared == users_every - 1  # the org check still lists users
+    assert spared.counts["directory_fresh"] == 1 and spared.status == "completed"
+    # The lake's copy is what scope by group and the session owners use: it is still there.
+    assert sim.rows("SELECT count(*) n FROM users WHERE active")[0]["n"] == len(sim.org.users)
+    # Historical scans always read it.
+    _, (groups_historical, _) = directory_requests(
+        lambda: sim.scan("historical", days=1, directory={"refresh_minutes": 60}))
+    assert groups_historical == groups_every
+
+
 def test_forward_scan_after_admin_changes_inspects_only_the_new_content(scanned):
     sim, first = scanned
     org = sim.org

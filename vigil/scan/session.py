@@ -46,6 +46,7 @@ class ScanSession:
     pool: WorkerPool | None = None
     local_session_lookback: timedelta = timedelta(days=7)  # forward re-read of local sessions ...
     local_session_reread: timedelta = timedelta(minutes=60)  # ... at most this often
+    directory_refresh: timedelta = timedelta(0)  # forward scans re-read the directory when this old
 
     def __post_init__(self) -> None:
         self._projects: dict[str, str | None] = {}

@@ -88,15 +88,23 @@ def _filtered(page: ListPage, keep: Any) -> ListPage:
 
 
 # -- the directory and the posture ------------------------------------------------------------
+DIRECTORY_FRESH = "directory_fresh"  # a forward scan within ``directory.refresh_minutes`` of the last read
+
 class DirectorySource(SelfInspectingSource):
     """Users, groups and members (one "page": the whole directory); lands what changed."""
 
     name = "directory"
 
     def fetch(self, session: Any, state: Mapping[str, Any]) -> ListPage:
+        refreshed = parse_time(state.get("refreshed"))
+        if (not self.historical and refreshed is not None
+                and self.run_started - refreshed < session.directory_refresh):
+            return ListPage([], None, False, note=DIRECTORY_FRESH)  # the lake's copy is recent enough
         return ListPage([session.fetcher.directory()], None, False)
 
     def advance(self, state: Mapping[str, Any], page: ListPage) -> dict[str, Any]:
+        if page.note == DIRECTORY_FRESH:
+            return dict(state)
         return {"refreshed": iso(self.run_started)}
 
     def inspect_records(self, session: Any, records: list[dict[str, Any]], on_item: Any) -> Batch:

@@ -134,7 +134,8 @@ def open_session(settings: RunSettings, *, transport: Any = None, workers: int =
                                                                  settings.rule_set),
                           scope=cfg.scope, org_id=record.org_id, workers=workers,
                           local_session_lookback=timedelta(days=cfg.sessions.local_lookback_days),
-                          local_session_reread=timedelta(minutes=cfg.sessions.local_reread_minutes))
+                          local_session_reread=timedelta(minutes=cfg.sessions.local_reread_minutes),
+                          directory_refresh=timedelta(minutes=cfg.directory.refresh_minutes))
     try:
         yield session
     finally:
