@@ -12,15 +12,17 @@ integrity check, or the API kept failing for that one object) is *due again* in 
 until it has been attempted ``max_attempts`` times; within the run that skipped it, it counts as
 settled, so one bad file is tried once per run, not once per chat that references it.
 
-Memory: the settled entries loaded at the start of a run are two NumPy arrays, 9 bytes per
-object (the first 64 bits of its key, sorted, and a one-byte code of its status and reason), so
-a run's memory does not grow with the organization's history (7 MB for 750,000 objects; a Python
-dict took ~120 bytes each). Entries landed during the run and retryable skips (few) live in a
-dict.
+Memory: settled entries are two NumPy arrays, 9 bytes per object (the first 64 bits of its key,
+sorted, and a one-byte code of its status and reason), so memory grows neither with the
+organization's history nor with the run (7 MB for 750,000 objects; a Python dict took ~120-150
+bytes each). Entries landed during the run wait in a small dict of 64-bit keys and are folded
+into the arrays every ``FOLD_AT`` entries, the newest verdict winning; retryable skips (few, each
+with its own attempt count and run) live in a dict keyed by the full object key.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +37,7 @@ from vigil.lake.ids import object_key
 # ``uploading``: a code-artifact version whose upload was still in flight (issue 12).
 RETRYABLE_REASONS = frozenset({"integrity", "unavailable", "uploading"})
 DEFAULT_MAX_ATTEMPTS = 3
+FOLD_AT = 32_768  # pending in-run entries folded into the sorted arrays at a time
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,15 @@ class Ledger:
             raise ValueError("max_attempts must be >= 1")
         self.run_id = run_id
         self.max_attempts = max_attempts
-        self._entries: dict[str, LedgerEntry] = {}
+        self._entries: dict[str, LedgerEntry] = {}  # retryable skips, by full object key
         self._shared: dict[tuple[str, str | None], LedgerEntry] = {}
-        self._base_keys = np.empty(0, dtype=np.uint64)  # sorted
-        self._base_codes = np.empty(0, dtype=np.uint8)
+        # (sorted 64-bit keys, codes): replaced as one tuple so a concurrent reader never pairs
+        # new keys with old codes
+        self._base: tuple[np.ndarray, np.ndarray] = (np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint8))
+        self._pending: dict[int, int] = {}  # landed during the run, not folded yet: key64 -> code
         self._codes: list[LedgerEntry] = []
+        self._code_index: dict[tuple[str, str | None], int] = {}
+        self._fold_lock = threading.Lock()
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, kinds: Iterable[str] | None = None,
@@ -85,7 +92,7 @@ class Ledger:
         settled = con.sql(
             "SELECT ('0x' || substr(object_key, 1, 16))::UBIGINT AS k, status, coalesce(reason, '') AS reason "
             f"FROM objects{where}", params=params or None).to_arrow_reader(200_000)
-        keys, codes, index = [], [], {}
+        keys, codes = [], []
         for batch in settled:
             table = pa.Table.from_batches([batch])
             due = pc.and_(pc.equal(table["status"], "skipped"), pc.is_in(table["reason"], pa.array(retryable)))
@@ -94,20 +101,12 @@ class Ledger:
             chunk = pairs.combine_chunks()
             mapping = []
             for text in chunk.dictionary.to_pylist():
-                if text not in index:
-                    status, _, reason = text.partition("\x1f")
-                    index[text] = len(ledger._codes)
-                    ledger._codes.append(ledger._shared_entry(status, reason or None))
-                mapping.append(index[text])
+                status, _, reason = text.partition("\x1f")
+                mapping.append(ledger._code(status, reason or None))
             keys.append(table["k"].to_numpy())
             codes.append(np.asarray(mapping, dtype=np.uint8)[chunk.indices.to_numpy(zero_copy_only=False)])
-        if len(ledger._codes) > 255:
-            raise ValueError("more than 255 (status, reason) pairs in the ledger")
         if keys:
-            all_keys = np.concatenate(keys)
-            order = np.argsort(all_keys, kind="stable")
-            ledger._base_keys = all_keys[order]
-            ledger._base_codes = np.concatenate(codes)[order]
+            ledger._fold(np.concatenate(keys), np.concatenate(codes))
         # Retryable skips keep their attempts and run (few rows).
         rows = con.sql(
             "SELECT object_key, status, reason, attempts, scan_run_id FROM objects "
@@ -123,22 +122,63 @@ class Ledger:
             entry = self._shared[(status, reason)] = LedgerEntry(status, reason)
         return entry
 
+    def _code(self, status: str, reason: str | None) -> int:
+        """The one-byte code of a (status, reason) pair, assigned on first use."""
+        code = self._code_index.get((status, reason))
+        if code is None:
+            if len(self._codes) > 255:
+                raise ValueError("more than 256 (status, reason) pairs in the ledger")
+            code = self._code_index[(status, reason)] = len(self._codes)
+            self._codes.append(self._shared_entry(status, reason))
+        return code
+
     def _put(self, key: str, status: str, reason: str | None, attempts: int | None = None,
              run_id: str | None = None) -> None:
         if status == "skipped" and reason in RETRYABLE_REASONS:
             # Rare and individual: not shared, they carry their own attempt count and run.
             self._entries[key] = LedgerEntry(status, reason, attempts or 1, run_id)
             return
-        self._entries[key] = self._shared_entry(status, reason)
+        self._entries.pop(key, None)
+        self._pending[_key64(key)] = self._code(status, reason)
+        if len(self._pending) >= FOLD_AT:
+            self._fold_pending()
+
+    def _fold_pending(self) -> None:
+        with self._fold_lock:
+            pending = self._pending
+            if not pending:
+                return
+            keys = np.fromiter(pending.keys(), dtype=np.uint64, count=len(pending))
+            codes = np.fromiter(pending.values(), dtype=np.uint8, count=len(pending))
+            self._fold(keys, codes)
+            self._pending = {}  # after the new arrays hold them: a reader finds each entry in one or the other
+
+    def _fold(self, keys: np.ndarray, codes: np.ndarray) -> None:
+        """Merge entries into the sorted arrays; on equal keys the later entry wins."""
+        base_keys, base_codes = self._base
+        all_keys = np.concatenate([base_keys, keys])
+        all_codes = np.concatenate([base_codes, codes])
+        order = np.argsort(all_keys, kind="stable")
+        all_keys, all_codes = all_keys[order], all_codes[order]
+        last = np.ones(len(all_keys), dtype=bool)
+        last[:-1] = all_keys[1:] != all_keys[:-1]
+        self._base = (all_keys[last], all_codes[last])
 
     def _lookup(self, key: str) -> LedgerEntry | None:
         entry = self._entries.get(key)
-        if entry is not None or not len(self._base_keys):
+        if entry is not None:
             return entry
-        k = np.uint64(_key64(key))
-        i = int(np.searchsorted(self._base_keys, k))
-        if i < len(self._base_keys) and self._base_keys[i] == k:
-            return self._codes[int(self._base_codes[i])]
+        k = _key64(key)
+        code = self._pending.get(k)
+        if code is not None:
+            return self._codes[code]
+        base_keys, base_codes = self._base
+        if not len(base_keys):
+            return None
+        k64 = np.uint64(k)
+        i = int(np.searchsorted(base_keys, k64))
+        if i < len(base_keys) and base_keys[i] == k64:
+            return self._codes[int(base_codes[i])]
         return None
 
     def get(self, object_kind: str, object_id: str, object_version: str | None = None) -> LedgerEntry | None:
@@ -171,7 +211,11 @@ class Ledger:
             self._put(key, row["status"], row.get("reason"), row.get("attempts"), row.get("scan_run_id"))
 
     def __len__(self) -> int:
-        return len(self._entries) + len(self._base_keys)
+        """Distinct object versions with a verdict."""
+        self._fold_pending()
+        base_keys = self._base[0]
+        extra = np.fromiter((_key64(k) for k in self._entries), dtype=np.uint64, count=len(self._entries))
+        return len(base_keys) + int(np.count_nonzero(~np.isin(extra, base_keys)))
 
     def __contains__(self, key: tuple[str, str, str | None]) -> bool:
         return self.inspected(*key)
