@@ -126,44 +126,57 @@ class _Plan:
         self.word_cell_only = [all(i in self.cell_only for i in rules_) for rules_ in self.word_rules]
 
     def word_hints(self, word_ends: dict[int, list[int]]) -> dict[int, list[int]]:
-        """Per context-required rule, the sorted ends of its context words."""
+        """Per context-required rule, the sorted ends of its context words (``word_ends``: the
+        sorted ends of each word)."""
         hints: dict[int, list[int]] = {}
         for w, ends in word_ends.items():
             for idx in self.word_rules[w]:
-                hints[idx] = sorted(hints[idx] + ends) if idx in hints else sorted(ends)
+                hints[idx] = sorted(hints[idx] + ends) if idx in hints else ends
         return hints
 
     def regions(self, structure: "Structure | None", offset: int, n: int,
-                word_ends: dict[int, list[int]]) -> dict[int, list[tuple[int, int]]]:
+                word_ends: dict[int, list[int]], view: str = "") -> dict[int, list[tuple[int, int]]]:
         """Per context-required rule, the spans of the view (local offsets) where its context
         words speak beyond their character window: the data rows of a table whose header holds
         one, the items of a list whose heading holds one, and -- for a view that starts inside a
         table whose header lies before it (a later chunk of a long file) -- that table's rows
-        when its header holds one."""
+        when its header holds one. ``view``: the scanned text, ``structure.text[offset:offset +
+        n]`` (read first, so that most views need no structure)."""
         out: dict[int, list[tuple[int, int]]] = {}
         if structure is None:
             return out
-        if callable(structure):
-            structure = structure()
+        make = structure if callable(structure) else None  # the structure is made when needed
+        doc = None if make is not None else structure
         word_rules = self.word_rules
-        text, size = structure.text, structure.n
         for w, ends in word_ends.items():
             for e in ends:
-                # Most words are followed by more prose or a blank line: settled here, cheaply.
-                nl = text.find("\n", offset + e - 1)
-                if nl < 0 or nl + 1 >= size or text[nl + 1] in "\r\n":
-                    continue
-                region = structure.word_region(offset + e - 1)
+                # Most words are followed by more prose or a blank line: settled here, cheaply,
+                # in the view when the next line starts inside it, else in the document.
+                nl = view.find("\n", e - 1)
+                if 0 <= nl < n - 1:
+                    if view[nl + 1] in "\r\n":
+                        continue
+                else:
+                    if doc is None:
+                        doc = make()
+                    nl = doc.text.find("\n", offset + e - 1)
+                    if nl < 0 or nl + 1 >= doc.n or doc.text[nl + 1] in "\r\n":
+                        continue
+                if doc is None:
+                    doc = make()
+                region = doc.word_region(offset + e - 1)
                 if region is not None:
                     clipped = _clip(region, offset, n)
                     if clipped is not None:
                         for idx in word_rules[w]:
                             out.setdefault(idx, []).append(clipped)
         if offset > 0:
-            enclosing = structure.enclosing_table(offset)
+            if doc is None:
+                doc = make()
+            enclosing = doc.enclosing_table(offset)
             if enclosing is not None:
                 header, span = enclosing
-                header_text = structure.text[header.start:header.end]
+                header_text = doc.text[header.start:header.end]
                 clipped = _clip(span, offset, n)
                 for w, rx in enumerate(self.word_regexes):
                     if clipped is not None and rx.search(header_text):
@@ -218,6 +231,32 @@ def _trigger_words(hotwords: Iterable[str]) -> tuple[list[str], int]:
     return sorted(k for k, _ in kept), slack
 
 
+_ANY_LEFT, _ANY_RIGHT = "(?:^|[^A-Za-z])", "[^A-Za-z]"
+_PLAIN_CORE = re.compile(r"[A-Za-z]+(?:\(\?:e\?s\)\?)?")
+
+
+def _hs_word_forms(forms: list[WordForm]) -> list[tuple[str, str, str, bool]]:
+    """Hyperscan expressions (left, core, right, caseless) with the same match ends as
+    ``forms``. The camelCase spellings of a one-word word (``password``, ``Password``) are
+    narrowed to the boundaries that the first, any-case spelling does not already accept (an
+    upper-case letter after the word, a lower-case one before it): the same ends, found with
+    fewer confirmations (each spelling re-confirms every occurrence of the word's letters)."""
+    first = forms[0]
+    out = [(first.left, first.core, first.right, first.caseless)]
+    plain = (first.caseless and first.left == _ANY_LEFT and first.right == _ANY_RIGHT
+             and _PLAIN_CORE.fullmatch(first.core) is not None)
+    for form in forms[1:]:
+        same = plain and not form.caseless and form.core.lower() == first.core.lower()
+        if same and form.left == _ANY_LEFT and form.right == "[^a-z]":
+            out.append((_ANY_LEFT, form.core, "[A-Z]", False))       # non-letter after: first form
+        elif same and form.left == "(?:^|[^A-Z])" and form.right == "[^a-z]":
+            out.append(("[a-z]", form.core, "[^a-z]", False))        # lower-case letter before
+            out.append((_ANY_LEFT, form.core, "[A-Z]", False))       # else: non-letter both sides is the first form's
+        else:
+            out.append((form.left, form.core, form.right, form.caseless))
+    return out
+
+
 def _clip(span: tuple[int, int], offset: int, n: int) -> tuple[int, int] | None:
     lo, hi = max(span[0] - offset, 0), min(span[1] - offset, n)
     return (lo, hi) if lo < hi else None
@@ -265,7 +304,7 @@ class PythonBackend:
             if ends:
                 word_ends[w] = ends
         hints = self.plan.word_hints(word_ends)
-        regions = self.plan.regions(structure, offset, len(text), word_ends)
+        regions = self.plan.regions(structure, offset, len(text), word_ends, text)
         for idx in sorted(set(hints) | set(regions)):
             out.extend(self.plan.near_words(idx, self.rules[idx].regex.finditer(text),
                                             hints.get(idx, []), regions.get(idx, [])))
@@ -311,10 +350,10 @@ class HyperscanBackend:
         expressions, ids, flags = self._rule_expressions(self.plan.direct)
         for w, forms in enumerate(self.plan.forms):
             # Exact (not prefilter), both boundaries consumed; find() maps the end back.
-            for form in forms:
-                expressions.append(f"{form.left}{form.core}{form.right}".encode())
+            for left, core, right, caseless in _hs_word_forms(forms):
+                expressions.append(f"{left}{core}{right}".encode())
                 ids.append(HOTWORD_BASE + w)
-                flags.append(_hs.HS_FLAG_CASELESS if form.caseless else 0)
+                flags.append(_hs.HS_FLAG_CASELESS if caseless else 0)
         return expressions, ids, flags
 
     def _rule_expressions(self, indexes: list[int]) -> tuple[list[bytes], list[int], list[int]]:
@@ -380,7 +419,9 @@ class HyperscanBackend:
             while j < total and events[j] >> 32 == event_id:
                 j += 1
             if event_id >= HOTWORD_BASE:  # the match consumed the character after the word
-                word_ends.setdefault(event_id - HOTWORD_BASE, []).extend((e & 0xFFFFFFFF) - 1 for e in events[i:j])
+                # Sorted (events are); two spellings of a word can end at the same place.
+                ends = [(e & 0xFFFFFFFF) - 1 for e in events[i:j]]
+                word_ends[event_id - HOTWORD_BASE] = ends if j - i == 1 else list(dict.fromkeys(ends))
             else:
                 shift = self._shift[event_id]
                 positions = [(e & 0xFFFFFFFF) - shift for e in events[i:j]]
@@ -390,8 +431,7 @@ class HyperscanBackend:
                     out.append((event_id, m.start(), m.end(), vs, ve))
             i = j
         if word_ends or (offset and structure is not None):
-            ends = {w: sorted(set(e)) for w, e in word_ends.items()}
-            out.extend(self._gated(text, data, ends, structure, offset))
+            out.extend(self._gated(text, data, word_ends, structure, offset))
         return out
 
     def _gated(self, text: str, data: bytes, word_ends: dict[int, list[int]],
@@ -400,25 +440,28 @@ class HyperscanBackend:
         list regions with the small database, confirm its events like direct ones, keep the
         matches near a word or inside a region."""
         plan = self.plan
-        hints = plan.word_hints(word_ends)
         n = len(text)
-        regions = plan.regions(structure, offset, n, word_ends)
-        if not hints and not regions:
-            return []
-        cell_only = plan.cell_only
-        events: list[int] = []
+        regions = plan.regions(structure, offset, n, word_ends, text)
         word_reach, word_cell_only = plan.word_reach, plan.word_cell_only
-        spans = [(e - word_reach[w][0], e + word_reach[w][1]) for w, ends in word_ends.items()
-                 if not word_cell_only[w] for e in ends]
-        spans += [(lo - PAD, hi + PAD) for idx, rs in regions.items() if idx not in cell_only for lo, hi in rs]
+        spans: list[tuple[int, int]] = []
+        for w, ends in word_ends.items():
+            if not word_cell_only[w]:
+                before, after = word_reach[w]
+                spans += [(e - before, e + after) for e in ends]
+        cell_spans: list[tuple[int, int]] = []
+        if regions:
+            cell_only = plan.cell_only
+            for idx, rs in regions.items():
+                (cell_spans if idx in cell_only else spans).extend((lo - PAD, hi + PAD) for lo, hi in rs)
+        events: list[int] = []
         if self.gated_db is not None and spans:
             _scan_spans(self.gated_db, data, spans, n, events)
-        cell_spans = [(lo - PAD, hi + PAD) for idx, rs in regions.items() if idx in cell_only for lo, hi in rs]
         if self.cell_db is not None and cell_spans:
             _scan_spans(self.cell_db, data, cell_spans, n, events)
         if not events:
             return []
         events.sort()
+        hints = plan.word_hints(word_ends)  # only now: most word neighbourhoods hold no candidate
         out: list[RawMatch] = []
         i, total = 0, len(events)
         while i < total:
@@ -427,13 +470,13 @@ class HyperscanBackend:
             while j < total and events[j] >> 32 == idx:
                 j += 1
             ends = hints.get(idx, [])
-            rs = regions.get(idx, [])
+            rs = regions.get(idx, []) if regions else []
             if ends or rs:
                 shift = self._shift[idx]
                 positions = sorted({(e & 0xFFFFFFFF) - shift for e in events[i:j]})
                 before, after = self._reach[idx]
                 found = _confirm(self.rules[idx].regex, before, after, positions, text, n)
-                out.extend(self.plan.near_words(idx, found, ends, rs))
+                out.extend(plan.near_words(idx, found, ends, rs))
             i = j
         return out
 
@@ -442,6 +485,11 @@ def _scan_spans(db, data: bytes, spans: list[tuple[int, int]], n: int, events: l
     """Scan the merged ``spans`` of ``data`` with ``db``, appending ``id << 32 | end`` events."""
     spans.sort()
     append = events.append
+    base = 0
+
+    def on_match(rule_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+        append(rule_id << 32 | (to + base))
+
     k, count = 0, len(spans)
     while k < count:
         lo, hi = spans[k]
@@ -456,10 +504,7 @@ def _scan_spans(db, data: bytes, spans: list[tuple[int, int]], n: int, events: l
             hi = n
         if lo >= hi:
             continue
-
-        def on_match(rule_id: int, _from: int, to: int, _flags: int, _ctx: object, base: int = lo) -> None:
-            append(rule_id << 32 | (to + base))
-
+        base = lo
         db.scan(data[lo:hi], match_event_handler=on_match)
 
 

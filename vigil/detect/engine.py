@@ -22,7 +22,7 @@ from typing import Any, Iterable
 from vigil.detect.backends import PAD, Backend, HyperscanBackend, PythonBackend, hyperscan_available
 from vigil.detect.known import REASON as KNOWN_EXAMPLE, load_known_examples
 from vigil.detect.language import document_regions
-from vigil.detect.masking import fingerprint, mask, normalize
+from vigil.detect.masking import fingerprinter, mask, normalize
 from vigil.detect.model import LIKELIHOODS, Finding, likelihood_rank
 from vigil.detect.rules import Rule, WordSet, check_unique, load_builtin_rules
 from vigil.detect.structure import Structure, split_camel
@@ -76,6 +76,7 @@ class Engine:
         self.rules = rules
         self.backend = backend
         self._key = bytes(fingerprint_key)
+        self._fingerprint = fingerprinter(self._key)
         self.min_likelihood = min_likelihood
         self.chunk_chars = max(chunk_chars, 4096)
         self.phone_regions = check_regions(phone_regions)
@@ -84,8 +85,12 @@ class Engine:
         self.overlap = widest + window + 2 * PAD + CONTEXT_CHARS
         self._by_id = {r.id: r for r in rules}
         self._paired_ids = {r.pair["rule"] for r in rules if r.pair}
+        # Rules that read a value's table cell: cell scope, or context words (scored by cell).
+        self._reads_cell = [r.scope == "cell" or r.hotword_set is not None or r.anti_context_set is not None
+                            or bool(r.extra_context) for r in rules]
         self._verdicts: dict[tuple[str, str], bool | int] = {}  # validator results by value
         self._known = load_known_examples()
+        self._known_types = self._known.infotypes
         self._document = ""
         self._structure: Structure | None = None
         self._test_code: bool | None = None
@@ -211,13 +216,13 @@ class Engine:
         matches = self.backend.find(text, self._get_structure, offset)
         if not matches:
             return []
-        structure = self._get_structure()
         out: list[_Candidate] = []
         rules = self.rules
         floor = self.min_likelihood
         paired = self._paired_ids
         known = self._known
-        known_types = known.infotypes
+        known_types = self._known_types
+        reads_cell = self._reads_cell
         for idx, _s, _e, vs, ve in matches:
             rule = rules[idx]
             value = text[vs:ve]
@@ -236,7 +241,7 @@ class Engine:
                 continue
             if rule.not_after_regex is not None and rule.not_after_regex.match(text, ve, ve + 64):
                 continue
-            cell = structure.cell_context(offset + vs, offset + ve) if structure is not None else None
+            cell = self._get_structure().cell_context(offset + vs, offset + ve) if reads_cell[idx] else None
             if rule.scope == "cell" and (cell is None or (cell.cell[0], cell.cell[1]) != (offset + vs, offset + ve)):
                 continue
             rank = rule.likelihood
@@ -309,14 +314,16 @@ class Engine:
         the value in the configured regions first; only when that is not conclusive is the
         document's language consulted (once per scan) for more regions."""
         verdicts = self._verdicts
-        if len(verdicts) >= _VERDICT_CACHE_SIZE:
-            verdicts.clear()
         if name not in REGIONAL_VALIDATORS:
             key = (name, value)
             verdict = verdicts.get(key)
             if verdict is None:
+                if len(verdicts) >= _VERDICT_CACHE_SIZE:
+                    verdicts.clear()
                 verdict = verdicts[key] = VALIDATORS[name](value)
             return verdict
+        if len(verdicts) >= _VERDICT_CACHE_SIZE:
+            verdicts.clear()
         key = (name, value, self.phone_regions)
         verdict = verdicts.get(key)
         if verdict is None:
@@ -395,7 +402,7 @@ class Engine:
         return Finding(
             infotype=rule.infotype, detector=rule.id, start=start + offset, end=end + offset,
             likelihood=LIKELIHOODS[c.rank], severity=rule.severity, masked=masked,
-            fingerprint=fingerprint(self._key, normalized),
+            fingerprint=self._fingerprint(normalized),
             context=_context(text, start, end, everything), line=line, column=column,
             likelihood_reason=c.reason,
         )

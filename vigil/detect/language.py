@@ -7,6 +7,7 @@ the configured ``phone_regions`` (see ``Engine.load``)."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 SAMPLE_CHARS = 4000
 _MIN_HITS = 4
@@ -28,7 +29,9 @@ for _lang, (_, _words) in _LANGUAGES.items():
 _ENGLISH_WORDS = ("the", "and", "is", "you", "for", "with", "please", "thanks", "your", "this", "that", "are")
 for _w in _ENGLISH_WORDS:
     _WORD_LANGUAGES.setdefault(_w, []).append("en")
-_ANY_WORD = re.compile(r"(?<!\w)(?:" + "|".join(sorted(_WORD_LANGUAGES, key=len, reverse=True)) + r")(?!\w)", re.I)
+_TOKEN = re.compile(r"\w+")
+"""Words are whole runs of word characters, looked up lower-cased (a regex alternation of the
+function words with lookarounds cost ~10 times more on the sample)."""
 _SCRIPTS = ((re.compile(r"[\u3040-\u30ff]"), ("JP",)), (re.compile(r"[\uac00-\ud7af]"), ("KR",)),
             (re.compile(r"[\u4e00-\u9fff]"), ("CN", "TW", "HK")), (re.compile(r"[\u0400-\u04ff]"), ("RU", "UA")))
 
@@ -42,9 +45,10 @@ def document_regions(text: str) -> tuple[str, ...]:
             if rx.search(sample):
                 return regions
     counts: dict[str, int] = {}
-    for word in _ANY_WORD.findall(sample):
-        for lang in _WORD_LANGUAGES[word.lower()]:
-            counts[lang] = counts.get(lang, 0) + 1
+    tokens = Counter(_TOKEN.findall(sample.lower()))
+    for word in tokens.keys() & _WORD_LANGUAGES.keys():
+        for lang in _WORD_LANGUAGES[word]:
+            counts[lang] = counts.get(lang, 0) + tokens[word]
     english = counts.pop("en", 0)
     if not counts:
         return ()

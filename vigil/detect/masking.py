@@ -120,3 +120,16 @@ def normalize(value: str, style: str) -> str:
 def fingerprint(key: bytes, normalized: str) -> str:
     """HMAC-SHA256 (hex) of a normalised value under the installation key."""
     return hmac.digest(key, normalized.encode("utf-8", "surrogatepass"), "sha256").hex()
+
+
+def fingerprinter(key: bytes) -> Callable[[str], str]:
+    """``fingerprint`` with ``key`` bound: the keyed HMAC state is made once and copied per
+    value (a third cheaper than keying HMAC for every finding)."""
+    keyed = hmac.new(key, digestmod="sha256")
+
+    def fingerprint_of(normalized: str) -> str:
+        h = keyed.copy()
+        h.update(normalized.encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    return fingerprint_of

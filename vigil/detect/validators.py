@@ -33,6 +33,14 @@ from stdnum.nl import bsn
 from stdnum.pl import pesel
 from stdnum.us import ein, itin, rtn, ssn
 
+# A national phone number is read in up to ~25 regions, and libphonenumber compiles each region's
+# metadata patterns with re.compile: together they overflow re's own cache (512 patterns), after
+# which every phone check recompiled patterns (most of its cost). phonenumbers' own switch keeps
+# them compiled (process-wide, bounded by its metadata; 9.0.43 has it).
+_keep_phone_patterns = getattr(phonenumbers, "enable_pattern_cache", None)
+if _keep_phone_patterns is not None:
+    _keep_phone_patterns()
+
 Validator = Callable[..., "bool | int"]
 VALIDATORS: dict[str, Validator] = {}
 REGIONAL_VALIDATORS: set[str] = set()
@@ -139,15 +147,34 @@ _CARD_BRANDS: tuple[tuple[str, int, int, frozenset[int]], ...] = (
 )
 
 
+def _card_index() -> dict[int, tuple[tuple[int, dict[int, tuple[int, str]]], ...]]:
+    """``_CARD_BRANDS`` by number length, then prefix width: prefix value -> (table order,
+    brand), so that a lookup costs one dict probe per width instead of a walk over the table."""
+    index: dict[int, dict[int, dict[int, tuple[int, str]]]] = {}
+    for order, (brand, low, high, lengths) in enumerate(_CARD_BRANDS):
+        widths = [len(str(low))]
+        if brand == "maestro" and low == 604:
+            widths.append(4)  # 0604: a leading zero is part of the prefix
+        for size in lengths:
+            for width in widths:
+                heads = index.setdefault(size, {}).setdefault(width, {})
+                for head in range(low, high + 1):
+                    heads.setdefault(head, (order, brand))
+    return {size: tuple(sorted(by_width.items())) for size, by_width in index.items()}
+
+
+_CARD_INDEX = _card_index()
+
+
 def card_brand(number: str) -> str | None:
-    """The brand whose IIN range and length table admit ``number`` (digits only), or ``None``."""
-    for brand, low, high, lengths in _CARD_BRANDS:
-        width = len(str(low))
-        if number[0] == "0" and brand == "maestro" and low == 604:
-            width = 4  # 0604: a leading zero is part of the prefix
-        if len(number) in lengths and low <= int(number[:width]) <= high:
-            return brand
-    return None
+    """The brand whose IIN range and length table admit ``number`` (digits only), or ``None``
+    (the first such row of ``_CARD_BRANDS``)."""
+    best = None
+    for width, heads in _CARD_INDEX.get(len(number), ()):
+        hit = heads.get(int(number[:width]))
+        if hit is not None and (best is None or hit < best):
+            best = hit
+    return best[1] if best is not None else None
 
 
 @validator("payment_card")
@@ -265,14 +292,17 @@ _DATE_LIKE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}")
 _IP_LIKE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
 
-def _parse_valid(value: str, region: str | None) -> bool | None:
-    """True: valid there; None: possible only; False: neither (or unparsable)."""
+def _parse_valid(value: str, region: str | None, possible: bool = True) -> bool | None:
+    """True: valid there; None: possible only; False: neither (or unparsable). Without
+    ``possible``, only validity is asked (False for a merely possible number)."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         return False
     if phonenumbers.is_valid_number(number):
         return True
+    if not possible:
+        return False
     return None if phonenumbers.is_possible_number(number) else False
 
 
@@ -294,7 +324,7 @@ def phone(value: str, regions: tuple[str, ...] = ("US",)) -> bool | int:
             return True
         possible = possible or verdict is None
     for region in _FALLBACK_REGIONS:
-        if region not in regions and _parse_valid(text, region):
+        if region not in regions and _parse_valid(text, region, False):
             return -1
     return -2 if possible else False
 
@@ -303,7 +333,7 @@ def phone(value: str, regions: tuple[str, ...] = ("US",)) -> bool | int:
 def phone_nanp(value: str) -> bool | int:
     """A North American Numbering Plan number (US, Canada, Caribbean) in national form."""
     for region in ("US", "CA"):
-        if _parse_valid(value, region):
+        if _parse_valid(value, region, False):
             return True
     return False
 
@@ -320,10 +350,10 @@ def phone_national(value: str, regions: tuple[str, ...] = ("US",)) -> bool | int
     if _DATE_LIKE.fullmatch(text) or _IP_LIKE.fullmatch(text):
         return False
     for region in regions:
-        if _parse_valid(text, region):
+        if _parse_valid(text, region, False):
             return True
     for region in _FALLBACK_REGIONS:
-        if region not in regions and _parse_valid(text, region):
+        if region not in regions and _parse_valid(text, region, False):
             return -1
     return False
 
@@ -552,7 +582,11 @@ def is_placeholder(value: str) -> bool:
     ``xxxx``, ``***``, ``<your-key>``, ``${VAR}``, ``{{ secret }}``, ``%(name)s``, ``changeme``,
     sequences such as ``123456789`` and long runs of one character."""
     low = value.lower()
-    if low in _PLACEHOLDER_VALUES or _PLACEHOLDER_PART.search(low):
+    if low in _PLACEHOLDER_VALUES:
+        return True
+    # The alternation is quicker on short values, the substring tests on long ones (PEM bodies).
+    if (_PLACEHOLDER_PART.search(low) is not None if len(low) <= 80
+            else any(part in low for part in _PLACEHOLDER_PARTS)):
         return True
     if value[:1] == "$" and value[1:2] in _ENV_START:
         return True
