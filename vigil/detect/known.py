@@ -34,6 +34,7 @@ _NORMALIZERS: dict[str, Callable[[str], str]] = {
     "alnum_upper": lambda v: _NON_ALNUM.sub("", v).upper(),
     "exact": lambda v: v.strip(),
     "jwt_body": _jwt_body,
+    "unescape": lambda v: v.strip().replace("\\/", "/"),
 }
 
 

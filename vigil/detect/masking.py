@@ -109,6 +109,7 @@ NORMALIZERS: dict[str, Callable[[str], str]] = {
     "lower": lambda v: v.strip().lower(),
     "phone": lambda v: ("+" if v.strip().startswith("+") else "") + _NON_DIGIT.sub("", v),
     "whitespace": lambda v: "".join(v.split()),
+    "unescape": lambda v: v.replace("\\/", "/"),  # base64 keys with JSON's escaped slashes
 }
 
 

@@ -363,7 +363,8 @@ def ipv4(value: str) -> bool | int:
     """Well-formed IPv4; loopback, unspecified, netmasks, multicast and documentation ranges
     dropped. Private (RFC 1918) addresses count like public ones (the rule's severity is low);
     a public-looking address whose parts are all small (``3.10.2.1``) reads like a version or an
-    OID, so it needs a network word (-1)."""
+    OID, so it needs a network word (-1); one in the X.500 or internet OID arcs (``2.5.4.3``) is
+    taken for the OID (-3)."""
     try:
         ip = ipaddress.IPv4Address(value)
     except ValueError:
@@ -379,6 +380,8 @@ def ipv4(value: str) -> bool | int:
     octets = [int(p) for p in value.split(".")]
     if len(set(octets)) == 1 or all(b - a == 1 for a, b in zip(octets, octets[1:])):
         return False  # 1.1.1.1-style and 1.2.3.4-style example addresses
+    if value.startswith(_OID_ARCS):
+        return -3  # X.500 attribute and extension OIDs (2.5.4.3 commonName, 2.5.29.17 subjectAltName)
     if ip.is_private:
         return True
     if max(octets) <= 20:
@@ -386,6 +389,10 @@ def ipv4(value: str) -> bool | int:
     return True
 
 
+_OID_ARCS = ("2.5.4.", "2.5.6.", "2.5.29.", "1.3.6.1")
+"""Object identifiers of the X.500 directory (attribute types, object classes, certificate
+extensions) and the internet arc: four small numbers like an address, common in TLS and LDAP
+text. Not reported even next to an address word ("client", "host" are everywhere in code)."""
 _WELL_KNOWN_IPS = frozenset({"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112",
                              "208.67.222.222", "208.67.220.220"})
 """Public DNS resolvers: infrastructure, not anyone's address."""
@@ -521,13 +528,25 @@ _PEM_BODY = re.compile(r"-----BEGIN [A-Z0-9 ]+-----(.*?)-----END", re.S)
 _PEM_HEADERS = re.compile(r"^[A-Za-z-]+: .*$", re.M)
 
 
+_STRING_ESCAPE = re.compile(r"\\+([nrt/])")
+
+
+def unescape(value: str) -> str:
+    """``value`` with the escapes of a string literal undone: ``\\n``, ``\\r``, ``\\t`` and JSON's
+    ``\\/``, also when the string was escaped twice (JSON inside a JSON string: ``\\\\n``)."""
+    if "\\" not in value:
+        return value
+    return _STRING_ESCAPE.sub(lambda m: {"n": "\n", "r": "\r", "t": "\t"}.get(m.group(1), m.group(1)), value)
+
+
 @validator("pem_private_key")
 def pem_private_key(value: str) -> bool:
-    """The armour body is base64 (JSON-escaped newlines allowed) of at least 64 bytes."""
-    m = _PEM_BODY.search(value)
+    """The armour body is base64 of at least 64 bytes; newlines and slashes may be written as
+    string escapes (a key inside a JSON string, or a JSON document inside another one)."""
+    m = _PEM_BODY.search(unescape(value))
     if not m:
         return False
-    body = _PEM_HEADERS.sub("", m.group(1).replace("\\n", "\n").replace("\\r", ""))
+    body = _PEM_HEADERS.sub("", m.group(1))
     body = "".join(body.split())
     if len(body) < 64 or _NOT_BASE64.search(body):
         return False
@@ -542,19 +561,63 @@ _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
 _BASIC = re.compile(r"Basic\s+([A-Za-z0-9+/=]+)", re.I)
 
 
-@validator("basic_auth")
-def basic_auth(value: str) -> bool:
-    """The Basic credential decodes to printable ``user:password``."""
-    m = _BASIC.search(value)
-    if not m:
-        return False
-    token = m.group(1)
+def _user_password(token: str, padded: bool = False) -> tuple[str, str] | None:
+    """``(user, password)`` when ``token`` is base64 of printable ``user:password`` (``padded``:
+    the token must have its full ``=`` padding, as every encoder writes it)."""
+    if padded and len(token) % 4:
+        return None
     try:
         decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode("utf-8")
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        return False
+        return None
     user, sep, password = decoded.partition(":")
-    return bool(sep) and bool(password) and decoded.isprintable()
+    if not sep or not password or not decoded.isprintable():
+        return None
+    return user, password
+
+
+_DOC_BASIC = frozenset({("Aladdin", "open sesame"), ("Aladdin", "OpenSesame")})
+"""The credentials of RFC 7617 and RFC 2617's examples."""
+
+
+@validator("basic_auth")
+def basic_auth(value: str) -> bool:
+    """The Basic credential decodes to printable ``user:password`` (not the RFC's example)."""
+    m = _BASIC.search(value)
+    if not m:
+        return False
+    pair = _user_password(m.group(1))
+    return pair is not None and pair not in _DOC_BASIC
+
+
+_QUERY_PASSWORD = re.compile(r"(?i)[?&;](?:password|passwd|pwd)=([^&;\s]*)")
+
+
+@validator("url_query_password")
+def url_query_password(value: str) -> bool:
+    """A database URL whose ``password=`` query parameter (JDBC's ``?user=…&password=…``) holds a
+    literal password, not a template or placeholder."""
+    m = _QUERY_PASSWORD.search(value)
+    if not m:
+        return False
+    password = m.group(1)
+    return len(password) >= 3 and not is_placeholder(password) and not (password.isdigit() and len(password) <= 5)
+
+
+_USER = re.compile(r"[\w.@+-]{1,64}")
+
+
+@validator("basic_auth_token")
+def basic_auth_token(value: str) -> bool:
+    """A bare Basic credential (written without ``Authorization: Basic``, e.g. "my auth header
+    is …"): padded base64 of ``user:password`` with a login-shaped user, a password of 4+
+    characters that is not a placeholder, and not the RFC's example."""
+    pair = _user_password(value, padded=True)
+    if pair is None:
+        return False
+    user, password = pair
+    return (_USER.fullmatch(user) is not None and len(password) >= 4 and not is_placeholder(password)
+            and pair not in _DOC_BASIC)
 
 
 @validator("aws_access_key_id")
@@ -562,6 +625,18 @@ def aws_access_key_id(value: str) -> bool:
     """AWS key ids are base32 after the 4-letter prefix; sequences and repeats are not keys."""
     tail = value[4:]
     return len(set(tail)) >= 8
+
+
+@validator("random_base64")
+def random_base64(value: str) -> bool:
+    """A generated base64 secret (an AWS secret access key, an Azure storage key): upper case,
+    lower case and digits all present, many distinct characters, not hexadecimal, not a word
+    sequence or placeholder."""
+    body = value.rstrip("=")
+    if is_placeholder(body) or _LOWER_HEX.fullmatch(body.lower()):
+        return False
+    return (_UPPER.search(body) is not None and _LOWER.search(body) is not None
+            and _DIGIT.search(body) is not None and len(set(body)) >= min(16, len(body) // 2))
 
 
 # ------------------------------------------------------------------------ placeholders, generics
@@ -573,14 +648,19 @@ _PLACEHOLDER_PART = re.compile("|".join(map(re.escape, _PLACEHOLDER_PARTS)))
 _PLACEHOLDER_VALUES = frozenset({"secret", "password", "passw0rd", "p@ssw0rd", "pass", "admin", "test",
                                  "none", "null", "true", "false", "undefined"})
 _ANGLED = re.compile(r"<[^>]*>")
-_RUN_OF_SIX = re.compile(r"(.)\1\1\1\1\1")
+_RUN_OF_SIX = re.compile(r"(\S)\1{5}")
+_LONG_RUN = re.compile(r"(\S)\1{19}")
+_LONG_VALUE = 64
+"""From this length on a value is a key body (PEM, OpenSSH): a run of six ``A`` is part of the
+encoding there (``AAAAAAAAAAB`` in every OpenSSH key), so only a run of twenty is filler."""
 _ENV_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 
 
 def is_placeholder(value: str) -> bool:
     """Whether ``value`` looks like a template, redaction or documentation example: ``EXAMPLE``,
     ``xxxx``, ``***``, ``<your-key>``, ``${VAR}``, ``{{ secret }}``, ``%(name)s``, ``changeme``,
-    sequences such as ``123456789`` and long runs of one character."""
+    sequences such as ``123456789`` and runs of one character (six in a short value, twenty in a
+    key body)."""
     low = value.lower()
     if low in _PLACEHOLDER_VALUES:
         return True
@@ -591,7 +671,9 @@ def is_placeholder(value: str) -> bool:
     if value[:1] == "$" and value[1:2] in _ENV_START:
         return True
     # Three simple searches: one alternation over long values (PEM bodies) is ~7x slower.
-    return bool("<" in value and _ANGLED.search(value) or _RUN_OF_SIX.search(value))
+    # Blanks never count as a run: an indented key in a YAML block has runs of spaces.
+    runs = _LONG_RUN if len(value) >= _LONG_VALUE else _RUN_OF_SIX
+    return bool("<" in value and _ANGLED.search(value) or runs.search(value))
 
 
 _URL_USERINFO = re.compile(r"://([^:/@\s]*):([^@\s]*)@")
@@ -613,30 +695,102 @@ def _classes(value: str) -> int:
             + (_DIGIT.search(value) is not None) + (_OTHER.search(value) is not None))
 
 
+_PROVIDER_TOKEN = re.compile(r"(?:gh[pousr]_|github_pat_|gl(?:pat|dt|ptt|rt)-|xox[a-z]-|[sr]k_(?:live|test)_|"
+                             r"npm_|hf_|pypi-|dapi[0-9a-f]|SG\.|sk-|glsa_|eyJ)")
+"""Prefixes of tokens that their own rules report (GitHub, GitLab, Slack, Stripe, npm, Hugging
+Face, PyPI, Databricks, SendGrid, OpenAI/Anthropic, Grafana, JWT)."""
+
+
 @validator("url_password")
 def url_password(value: str) -> bool:
-    """The password inside ``scheme://user:password@host`` is not a template, port or example."""
+    """The password inside ``scheme://user:password@host`` is not a template, port or example,
+    nor a provider token (``https://x-access-token:ghs_…@github.com``: the token's own rule
+    reports it under its own infoType)."""
     m = _URL_USERINFO.search(value)
     if not m:
         return False
     user, password = m.group(1), m.group(2)
     if is_placeholder(password) or is_placeholder(user) and user.lower() not in ("admin",):
         return False
+    if _PROVIDER_TOKEN.match(password):
+        return False
     if password.isdigit() and len(password) <= 5:
         return False
     return len(password) >= 3
 
 
+_CODE_CHARS = re.compile(r"[\w.()\[\]:-]+")
+_CALL = re.compile(r"(?:^|[^\w.])(?:[a-z_]{2,}[a-z0-9_]*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)[(\[]"
+                   r"|^(?:[A-Za-z_][a-z0-9_]*|[A-Z][A-Z0-9_]*)[(\[][a-z_][a-z0-9_.]*$|\w\(\)")
+"""A lower-case or dotted name before a bracket, ``Name(arg`` with a lower-case argument, or an
+empty call: random passwords (``PW3j5d_bql(NEyjuJ``, ``IO(v5bXyRp``) mix cases instead."""
+_PASSPHRASE = re.compile(r"[A-Za-z]{3,12}(?:([._])[A-Za-z]{3,12})(?:\1[A-Za-z]{3,12}){1,6}\d{1,4}")
+_CODE_RECEIVERS = frozenset("""
+self this cls os sys env environ config conf cfg settings args opts options kwargs params request req
+ctx context app process data creds credentials secrets vault user account form auth
+""".split())
+_NAME_WORDS = re.compile(r"(?i)pass\w*|pwd|pw|secrets?|tokens?|hash\w*|keys?|salt|hmac|digest|auth\w*|cred\w*")
+"""Words of a variable's name (``new_password``, ``api_key``), matched against whole words."""
+_SELF_NAMED = re.compile(r"(?i)passw(?:or)?d|passwort|kennwort")
+_PATH = re.compile(r"(?:~|\.{1,2})?/[\w./-]*")
+_NOT_A_SECRET = re.compile(r"--?[a-z][a-z0-9-]*|[\w.-]+:\d{1,5}|[a-z][a-z0-9+.-]*://\S*|\w+(?:::\w+)+")
+"""A command-line option (``-aes256``), a ``host:port``, a URL or a ``namespace::name``."""
+
+
+def code_expression(value: str) -> bool:
+    """Whether ``value`` reads as a piece of code rather than a literal: a call or subscript
+    (``os.getcwd(``, ``getpass.getpass(``, ``auth[2``, ``pw[:-1``, ``(self.username``,
+    ``HTTPPasswordMgr(``, ``CFUNCTYPE(c_int``, ``Callable().get``) made only of name, dot,
+    bracket and slice characters. A capitalised word before a bracket (``Summer(2024)``) is not
+    enough: that is how passwords look."""
+    if not _CODE_CHARS.fullmatch(value) or not ("(" in value or "[" in value):
+        return False
+    return value[0] in "([" or value[-1] in "([" or _CALL.search(value) is not None
+
+
+def passphrase(value: str) -> bool:
+    """Three or more words joined by one ``.`` or ``_`` and ending in digits
+    (``maple.rocket.spring72``): a passphrase, not an attribute chain or a variable name."""
+    if not _PASSPHRASE.fullmatch(value):
+        return False
+    words = re.split(r"[._]", value.rstrip("0123456789"))
+    return words[0].lower() not in _CODE_RECEIVERS and not any(_NAME_WORDS.fullmatch(w) for w in words)
+
+
 @validator("password_value")
 def password_value(value: str) -> bool:
-    """A plausible literal password: not an identifier, attribute, number or placeholder."""
-    if is_placeholder(value) or _DOTTED.match(value) or value.isdigit():
+    """A plausible literal password: not a placeholder, number, path, option, host:port, URL,
+    code expression, variable or attribute name, nor a value that names itself
+    (``rest-of-my-password``). Identifier-shaped values count when they mix cases and digits
+    (``Tiger277``) or are passphrases of three or more words ending in digits
+    (``nimbus_willow_autumn16``)."""
+    if is_placeholder(value) or value.isdigit() or _SELF_NAMED.search(value):
         return False
-    if _IDENTIFIER.match(value) and (value.islower() or value.isupper() or not any(c.isdigit() for c in value)):
+    if code_expression(value) or _PATH.fullmatch(value) or _NOT_A_SECRET.fullmatch(value):
         return False
+    if _IDENTIFIER.match(value) or _DOTTED.match(value):
+        if passphrase(value):
+            return True
+        if _DOTTED.match(value) or value.islower() or value.isupper() or not any(c.isdigit() for c in value):
+            return False
     if value[0] == "$" and _IDENTIFIER.match(value[1:].strip("{}()")):
         return False
     return _classes(value) >= 2
+
+
+_CLASS_RUNS = re.compile(r"[a-z]+|[A-Z]+|[0-9]+")
+
+
+@validator("strong_password")
+def strong_password(value: str) -> bool:
+    """``password_value`` for a value with no verb or separator to introduce it (``Password
+    q+5UdPubWgaN, if that helps``): eight or more characters mixing three character classes, with
+    a symbol or several switches between cases and digits."""
+    if len(value) < 8 or _classes(value) < 3 or not password_value(value):
+        return False
+    # Letters and digits only: random (many switches between cases and digits), not a word and
+    # a number (Manager2024).
+    return not value.isalnum() or len(_CLASS_RUNS.findall(value)) >= 5
 
 
 _LOWER_HEX = re.compile(r"[0-9a-f]+")
@@ -664,20 +818,35 @@ _COOKIE_ATTRIBUTES = frozenset({"path", "domain", "expires", "max-age", "samesit
                                 "httponly", "priority", "partitioned", "version", "comment"})
 
 
+_COOKIE_OCTETS = re.compile(r"[!#-+\--:<-\[\]-~]+")
+"""RFC 6265 cookie-octets: no blanks, quotes, commas, semicolons or backslashes."""
+_WORDY = re.compile(r"[A-Za-z]+(?:[_.-][A-Za-z]+)*[_.-]?\d{0,6}")
+"""``ROCKET_LAUNCHER_0001``, ``WILE_E_COYOTE``, ``dark``: words, not a generated session id."""
+
+
+def session_value(value: str) -> bool:
+    """A cookie value that looks generated: 16+ cookie-octets, not words with a number at the end,
+    at least 8 distinct characters, and not a placeholder."""
+    return (len(value) >= 16 and _COOKIE_OCTETS.fullmatch(value) is not None
+            and not _WORDY.fullmatch(value) and len(set(value)) >= 8 and not is_placeholder(value))
+
+
 @validator("cookie_header")
 def cookie_header(value: str) -> bool:
     """A ``Cookie``/``Set-Cookie`` value or ``curl -b`` argument carrying a session: a cookie
-    whose name says session/auth/token with a value of 8+ characters, or any cookie value of 16+
-    characters with mixed letters and digits (``theme=dark; lang=en`` is not a finding)."""
+    whose name says session/auth/token, or any cookie with mixed letters and digits, whose value
+    looks generated (``session_value``). ``theme=dark; lang=en`` is not a finding, nor are the
+    word-and-number values of documentation (``PART_NUMBER=ROCKET_LAUNCHER_0001``)."""
     for part in value.split(";"):
         name, sep, val = part.strip().partition("=")
-        name, val = name.strip(), val.strip().strip('"')
-        if not sep or name.lower() in _COOKIE_ATTRIBUTES or len(val) < 8 or is_placeholder(val):
+        name, val = name.strip(), val.strip()
+        if len(val) >= 2 and val[0] == val[-1] == '"':
+            val = val[1:-1]
+        if not sep or name.lower() in _COOKIE_ATTRIBUTES or not session_value(val):
             continue
         if _SESSION_COOKIE.search(name):
             return True
-        if len(val) >= 16 and any(c.isdigit() for c in val) and any(c.isalpha() for c in val) \
-                and len(set(val)) >= 8:
+        if any(c.isdigit() for c in val) and any(c.isalpha() for c in val):
             return True
     return False
 
