@@ -146,13 +146,8 @@ class _Plan:
         if callable(structure):
             structure = structure()
         word_rules = self.word_rules
-        text, size = structure.text, structure.n
         for w, ends in word_ends.items():
             for e in ends:
-                # Most words are followed by more prose or a blank line: settled here, cheaply.
-                nl = text.find("\n", offset + e - 1)
-                if nl < 0 or nl + 1 >= size or text[nl + 1] in "\r\n":
-                    continue
                 region = structure.word_region(offset + e - 1)
                 if region is not None:
                     clipped = _clip(region, offset, n)
@@ -160,10 +155,7 @@ class _Plan:
                         for idx in word_rules[w]:
                             out.setdefault(idx, []).append(clipped)
         if offset > 0:
-            enclosing = structure.enclosing_table(offset)
-            if enclosing is not None:
-                header, span = enclosing
-                header_text = structure.text[header.start:header.end]
+            for header_text, span in structure.enclosing_headers(offset):
                 clipped = _clip(span, offset, n)
                 for w, rx in enumerate(self.word_regexes):
                     if clipped is not None and rx.search(header_text):
