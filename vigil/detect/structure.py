@@ -51,10 +51,27 @@ _HEADER_CELL = re.compile(
 _SEPARATOR_CELL = re.compile(r":?[-=]{2,}:?")
 _BORDER = re.compile(r"[ \t]*\+?[-=]{2,}(?:\+[-=]{2,})+\+?[ \t]*\r?")
 """A psql separator (``----+----``) or a console table border (``+----+----+``)."""
+_INSERT_WORDS = ("INSERT", "insert", "Insert", "REPLACE", "replace")
+_SQL_HEAD_WORDS = _INSERT_WORDS + ("COPY", "copy", "CREATE", "create", "Create")
+_SQL_TUPLE_LINE = re.compile(r"[ \t]*(?:VALUES|values)?[ \t]*,?[ \t]*\(")
+_SQL_COLUMN_DEF = re.compile(
+    r"[ \t]*[`\"\[]?[\w$]{1,64}[`\"\]]?[ \t]+(?i:(?:big|small|tiny|medium)?int(?:eger)?|serial|bigserial|text|"
+    r"n?varchar|n?char|character|date|datetime|timestamp(?:tz)?|time|numeric|decimal|real|float|double|"
+    r"bool(?:ean)?|blob|bytea|uuid|jsonb?|money|string)\b")
+"""A column definition line of a ``CREATE TABLE`` written one column a line."""
+
+
+def _has_keyword(text: str, start: int, end: int, words: tuple[str, ...]) -> bool:
+    return any(text.find(w, start, end) >= 0 for w in words)
+
+
+_HEADING = object()
+"""A line followed by list items (its region is found on first use)."""
+
 MAX_KEY_CHARS = 48
 _KEY_OPENERS = frozenset("\n{[,;\"'*\u2022|>(")
 _KEY_TAIL = re.compile(
-    r"""(?:[ .]?[\w#/&+'-]+){0,4}?["']?[ \t]*(?::=|=>|->|:|=|[-\u2013](?=[ \t])|\u2192)[ \t]*["'`]?""")
+    r"""[\w#/&+'-]*(?:[ .][\w#/&+'-]+){0,4}?["']?[ \t]*(?::=|=>|->|:|=|[-\u2013](?=[ \t])|\u2192)[ \t]*["'`]?""")
 """The rest of a key after a word in it (at most four more words, no sentence break), its
 separator and the opening of its value."""
 _NEXT_FIELD = re.compile(r"""["'`][ \t]*[,;][ \t]*["']?[\w .#/&+'-]{1,48}["']?[ \t]*(?::|=)""")
@@ -102,18 +119,25 @@ class _Block:
 class Structure:
     """Lazily discovered tables and lists of one document (``text``)."""
 
-    _CACHES = frozenset({"_rows", "_blocks", "_cells", "_headings", "_regions", "_header_words_cache"})
+    _CACHES = frozenset({"_rows", "_blocks", "_cells", "_headings", "_line_kinds", "_header_words_cache"})
     _UNSET = object()
 
     def __init__(self, text: str) -> None:
         # Caches (_rows: line start -> Row; _blocks: line start -> table; _cells: value span ->
-        # CellContext; _headings: line start -> list heading; _regions: line end -> region;
+        # CellContext; _headings: line start -> list heading; _line_kinds: line start -> what
+        # the line's context words speak for (word_region);
         # _header_words_cache: (header row start, column) -> words) are created on first use: most
         # documents never need them. HTML tables and SQL statements are found on first need.
         self.text = text
         self.n = len(text)
         self._html: HtmlTables | None | object = Structure._UNSET
         self._sql: SqlTables | None | object = Structure._UNSET
+
+    def _has_markup(self) -> bool:
+        """Whether the document has a table cell tag (one regex search, then cached)."""
+        if self._html is Structure._UNSET:
+            self._html = HtmlTables.of(self.text)
+        return self._html is not None
 
     def html_tables(self) -> HtmlTables | None:
         """The document's HTML tables (None when it has no table cell tag)."""
@@ -250,7 +274,7 @@ class Structure:
                 html = self.html_tables()
                 if html is not None:
                     found = html.cell(vs, ve)
-            if found is None and self._sql_shaped(vs, ve, start):
+            if found is None and self._sql_shaped(vs, ve, start, end):
                 sql = self.sql_tables()
                 if sql is not None:
                     found = sql.cell(vs, ve)
@@ -284,12 +308,14 @@ class Structure:
             j += 1
         return j < n and text[j] in right
 
-    def _sql_shaped(self, vs: int, ve: int, line_start: int) -> bool:
-        """Cheap test before SQL statements are looked for: the value is a tuple item (a ``(``
-        earlier on its line, quotes, commas or parentheses around it) or a tab-separated field."""
+    def _sql_shaped(self, vs: int, ve: int, line_start: int, line_end: int) -> bool:
+        """Cheap test before SQL statements are looked for (a search of the whole document):
+        the value is a tuple item (quotes, commas or parentheses around it) on a line that holds
+        an ``INSERT``/``REPLACE`` or starts a tuple, or a tab-separated field (``COPY`` rows)."""
         text = self.text
         if self._between(vs, ve, "'\"(,", "'\"),"):
-            return text.rfind("(", line_start, vs) >= 0
+            return (_SQL_TUPLE_LINE.match(text, line_start, line_end) is not None
+                    or _has_keyword(text, line_start, line_end, _INSERT_WORDS))
         return (vs == line_start or text[vs - 1] == "\t") and (ve >= self.n or text[ve] in "\t\r\n")
 
     def _row_above(self, start: int, end: int) -> bool:
@@ -434,31 +460,51 @@ class Structure:
     def word_region(self, pos: int) -> tuple[int, int] | None:
         """Where a context word at ``pos`` speaks for values beyond its character window: the
         data rows of the table whose header holds it (a header line, an HTML header cell or row
-        label, a SQL column list or ``CREATE TABLE``), or the list it heads (cached per line;
-        most words are followed by prose or a blank line, which two character tests settle)."""
+        label, a SQL column list or ``CREATE TABLE``), or the list it heads. What the word's
+        line can be is worked out once per line (most words sit in prose lines, which a few
+        character searches settle)."""
         text = self.text
         start = text.rfind("\n", 0, pos) + 1
-        end = text.find("\n", pos)
-        if text.find("<", start, pos) >= 0 or text.startswith("<", pos + 1):
+        nl = text.find("\n", pos)
+        if (nl < 0 or nl + 1 >= self.n or text[nl + 1] in "\r\n") and not self._has_markup() \
+                and text.find("(", start, pos) < 0 and _SQL_COLUMN_DEF.match(text, start, pos) is None \
+                and not (start > 0 and self._row_above(start, self.n if nl < 0 else nl)):
+            return None  # prose followed by a blank line (or the end): settled without more work
+        info = self._line_kinds.get(start)
+        if info is None:
+            info = self._line_kinds[start] = self._line_kind(start)
+        markup, sql_head, region = info
+        if markup:
             html = self.html_tables()
-            region = html.speaking(pos) if html is not None else None
-            if region is not None:
-                return region
-        line_end = self.n if end < 0 else end
-        if text.find("(", start, line_end) >= 0 or text.find(",", pos, line_end) >= 0:
+            found = html.speaking(pos) if html is not None else None
+            if found is not None:
+                return found
+        if sql_head:
             sql = self.sql_tables()
-            region = sql.speaking(pos) if sql is not None else None
-            if region is not None:
-                return region
-        try:
-            return self._regions[line_end]
-        except KeyError:
-            pass
-        region = None
+            found = sql.speaking(pos) if sql is not None else None
+            if found is not None:
+                return found
+        if region is _HEADING:
+            region = self._line_kinds[start] = (markup, sql_head, self.list_below_heading(pos))
+            region = region[2]
+        return region
+
+    def _line_kind(self, start: int) -> tuple[bool, bool, object]:
+        """For the line starting at ``start``: whether it holds markup, whether it may head SQL
+        values (``INSERT``/``COPY``/``CREATE`` with a parenthesis, or a column definition), and
+        the region a line-table header or a two-column row label in it speaks for (``_HEADING``
+        when list items follow it)."""
+        text = self.text
+        end = text.find("\n", start)
+        line_end = self.n if end < 0 else end
+        markup = text.find("<", start, line_end) >= 0
+        sql_head = ((text.find("(", start, line_end) >= 0 and _has_keyword(text, start, line_end, _SQL_HEAD_WORDS))
+                    or _SQL_COLUMN_DEF.match(text, start, line_end) is not None)
+        region: object = None
         nxt = end + 1
         has_next = 0 <= end and nxt < self.n and text[nxt] not in "\r\n"
         if has_next and _LIST_ITEM.match(text, nxt):
-            region = self.list_below_heading(pos)
+            region = _HEADING
         elif line_end - start <= MAX_ROW_CHARS:
             delim = _delimiter(text[start:line_end])
             if delim is not None:
@@ -466,11 +512,10 @@ class Structure:
                     nend = text.find("\n", nxt)
                     nend = self.n if nend < 0 else nend
                     if text.find(delim, nxt, nend) >= 0 or (delim == "|" and text.find("+", nxt, nend) >= 0):
-                        region = self.table_below_header(pos)
+                        region = self.table_below_header(start)
                 if region is None and start > 0 and self._row_above(start, line_end):
                     region = self._labelled_cell(start)
-        self._regions[line_end] = region
-        return region
+        return markup, sql_head, region
 
     def _labelled_cell(self, start: int) -> tuple[int, int] | None:
         """When the line starting at ``start`` is a data row of a two-column table: its second
