@@ -187,6 +187,16 @@ def test_copy_from_stdin_rows_read_the_column_list(engine_name, request):
     assert [v for t, v in hits if t == "US_SOCIAL_SECURITY_NUMBER"] == [SSN, SSN2]
 
 
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_lowercase_run_together_column_names_are_headers(engine_name, request):
+    engine = request.getfixturevalue(engine_name)
+    text = (f"INSERT INTO staff (id, passportnumber, driverlicense) VALUES (1, '{PASSPORT}', 'D1234567'), "
+            f"(2, '{PASSPORT2}', 'S12345678');")
+    hits = found(engine, text)
+    assert [v for t, v in hits if t == "US_PASSPORT"] == [PASSPORT, PASSPORT2]
+    assert [v for t, v in hits if t == "US_DRIVERS_LICENSE_NUMBER"] == ["D1234567", "S12345678"]
+
+
 def test_sql_value_of_an_unrelated_column_is_not_lent_the_header(hs_engine):
     text = f"INSERT INTO t (passport, order_id) VALUES ('{PASSPORT}', '{SSN}'), ('{PASSPORT2}', '{SSN2}');"
     hits = found(hs_engine, text)

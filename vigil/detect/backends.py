@@ -202,7 +202,8 @@ def _trigger_words(hotwords: Iterable[str]) -> tuple[list[str], int]:
     kept: list[tuple[str, re.Pattern[str]]] = []
     slack = 0
     for word in words:
-        inner = next((k for k, rx in kept if rx.search(word)), None)
+        run_together = word.replace(" ", "")  # ``passportnumber`` holds no ``passport`` word
+        inner = next((k for k, rx in kept if rx.search(word) and rx.search(run_together)), None)
         if inner is None:
             kept.append((word, re.compile(word_forms(word)[0].python, re.I)))
         else:
