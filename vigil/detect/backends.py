@@ -135,13 +135,13 @@ class _Plan:
         return hints
 
     def regions(self, structure: "Structure | None", offset: int, n: int,
-                word_ends: dict[int, list[int]], view: str = "") -> dict[int, list[tuple[int, int]]]:
+                word_ends: dict[int, list[int]]) -> dict[int, list[tuple[int, int]]]:
         """Per context-required rule, the spans of the view (local offsets) where its context
         words speak beyond their character window: the data rows of a table whose header holds
         one, the items of a list whose heading holds one, and -- for a view that starts inside a
         table whose header lies before it (a later chunk of a long file) -- that table's rows
-        when its header holds one. ``view``: the scanned text, ``structure.text[offset:offset +
-        n]`` (read first, so that most views need no structure)."""
+        when its header holds one. ``structure`` may be a function that makes it: it is called
+        only for a view with context words or one that starts inside the document."""
         out: dict[int, list[tuple[int, int]]] = {}
         if structure is None:
             return out
@@ -150,18 +150,8 @@ class _Plan:
         word_rules = self.word_rules
         for w, ends in word_ends.items():
             for e in ends:
-                # Most words are followed by more prose or a blank line: settled here, cheaply,
-                # in the view when the next line starts inside it, else in the document.
-                nl = view.find("\n", e - 1)
-                if 0 <= nl < n - 1:
-                    if view[nl + 1] in "\r\n":
-                        continue
-                else:
-                    if doc is None:
-                        doc = make()
-                    nl = doc.text.find("\n", offset + e - 1)
-                    if nl < 0 or nl + 1 >= doc.n or doc.text[nl + 1] in "\r\n":
-                        continue
+                # The structure is made on the first word that may speak beyond its window;
+                # word_region settles most words (prose followed by a blank line) cheaply.
                 if doc is None:
                     doc = make()
                 region = doc.word_region(offset + e - 1)
@@ -173,10 +163,7 @@ class _Plan:
         if offset > 0:
             if doc is None:
                 doc = make()
-            enclosing = doc.enclosing_table(offset)
-            if enclosing is not None:
-                header, span = enclosing
-                header_text = doc.text[header.start:header.end]
+            for header_text, span in doc.enclosing_headers(offset):
                 clipped = _clip(span, offset, n)
                 for w, rx in enumerate(self.word_regexes):
                     if clipped is not None and rx.search(header_text):
@@ -223,7 +210,8 @@ def _trigger_words(hotwords: Iterable[str]) -> tuple[list[str], int]:
     kept: list[tuple[str, re.Pattern[str]]] = []
     slack = 0
     for word in words:
-        inner = next((k for k, rx in kept if rx.search(word)), None)
+        run_together = word.replace(" ", "")  # ``passportnumber`` holds no ``passport`` word
+        inner = next((k for k, rx in kept if rx.search(word) and rx.search(run_together)), None)
         if inner is None:
             kept.append((word, re.compile(word_forms(word)[0].python, re.I)))
         else:
@@ -304,7 +292,7 @@ class PythonBackend:
             if ends:
                 word_ends[w] = ends
         hints = self.plan.word_hints(word_ends)
-        regions = self.plan.regions(structure, offset, len(text), word_ends, text)
+        regions = self.plan.regions(structure, offset, len(text), word_ends)
         for idx in sorted(set(hints) | set(regions)):
             out.extend(self.plan.near_words(idx, self.rules[idx].regex.finditer(text),
                                             hints.get(idx, []), regions.get(idx, [])))
@@ -441,7 +429,7 @@ class HyperscanBackend:
         matches near a word or inside a region."""
         plan = self.plan
         n = len(text)
-        regions = plan.regions(structure, offset, n, word_ends, text)
+        regions = plan.regions(structure, offset, n, word_ends)
         word_reach, word_cell_only = plan.word_reach, plan.word_cell_only
         spans: list[tuple[int, int]] = []
         for w, ends in word_ends.items():

@@ -25,7 +25,7 @@ from vigil.detect.language import document_regions
 from vigil.detect.masking import fingerprinter, mask, normalize
 from vigil.detect.model import LIKELIHOODS, Finding, likelihood_rank
 from vigil.detect.rules import Rule, WordSet, check_unique, load_builtin_rules
-from vigil.detect.structure import Structure, split_camel
+from vigil.detect.structure import Structure
 from vigil.detect.validators import REGIONAL_VALIDATORS, VALIDATORS, check_regions, is_placeholder
 
 DEFAULT_CHUNK_CHARS = 1 << 20
@@ -88,6 +88,9 @@ class Engine:
         # Rules that read a value's table cell: cell scope, or context words (scored by cell).
         self._reads_cell = [r.scope == "cell" or r.hotword_set is not None or r.anti_context_set is not None
                             or bool(r.extra_context) for r in rules]
+        # Rules reported only with a context word: a word that labels another value is no
+        # context for them (``_word_near``).
+        self._keyed_ids = frozenset(r.id for r in rules if r.context_required)
         self._verdicts: dict[tuple[str, str], bool | int] = {}  # validator results by value
         self._known = load_known_examples()
         self._known_types = self._known.infotypes
@@ -247,7 +250,8 @@ class Engine:
             rank = rule.likelihood
             if rule.hotword_set is not None:
                 before, after = rule.hotword_window
-                if self._word_near(rule.hotword_set, text, vs, ve, before, after, offset, cell):
+                if self._word_near(rule.hotword_set, text, vs, ve, before, after, offset, cell,
+                                   rule.id in self._keyed_ids):
                     rank += rule.hotword_boost
                 else:
                     rank += rule.missing_hotword
@@ -282,29 +286,28 @@ class Engine:
         return out
 
     def _word_near(self, words: WordSet, text: str, vs: int, ve: int, before: int, after: int,
-                   offset: int, cell: Any) -> bool:
+                   offset: int, cell: Any, own_label: bool = False) -> bool:
         """Whether a context word of ``regex`` speaks for the value ``text[vs:ve]``.
 
         In a table cell: a word in the cell (within the window), in the column header or, in a
         two-column table, in the row label -- the neighbouring cells and rows do not count. Else
         a word within the character window, or in the heading line of the list the value is an
-        item of."""
+        item of. With ``own_label`` (the context words of rules that need one), a word that labels
+        another value (``DL Number: 357157865`` on the line above, ``"NPI": "…",
+        "Driver_License": "…"``) does not speak for this one."""
         if cell is not None:
             doc = self._document
             ovs, ove = offset + vs, offset + ve
             c0, c1 = cell.cell
             if words.near(doc, ovs, ove, min(before, ovs - c0), min(after, c1 - ove)):
                 return True
-            h0, h1 = cell.header
-            if words.search(split_camel(doc[h0:h1])):
+            if cell.header and words.search(cell.header):
                 return True
-            if cell.label is not None:
-                l0, l1 = cell.label
-                return words.search(split_camel(doc[l0:l1]))
-            return False
-        if words.near(text, vs, ve, before, after):
+            return cell.label is not None and words.search(cell.label)
+        structure = self._get_structure()
+        if words.near(text, vs, ve, before, after, _OtherKey(structure, offset, vs) if own_label else None):
             return True
-        heading = self._get_structure().list_heading(offset + vs)
+        heading = structure.list_heading(offset + vs)
         if heading is not None:
             return words.search(self._document, heading[0], heading[1])
         return False
@@ -406,6 +409,19 @@ class Engine:
             context=_context(text, start, end, everything), line=line, column=column,
             likelihood_reason=c.reason,
         )
+
+
+class _OtherKey:
+    """``reject`` for ``WordSet.near``: whether a word at view offsets ``[ws, we)`` is the key
+    of another value (``Structure.labels_other_value``)."""
+
+    __slots__ = ("structure", "offset", "value")
+
+    def __init__(self, structure: Structure, offset: int, vs: int) -> None:
+        self.structure, self.offset, self.value = structure, offset, offset + vs
+
+    def __call__(self, ws: int, we: int) -> bool:
+        return self.structure.labels_other_value(self.offset + ws, self.offset + we, self.value)
 
 
 _TEST_CODE = re.compile(

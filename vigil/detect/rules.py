@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -47,6 +47,14 @@ SCOPES = ("text", "cell")
 
 class RuleError(ValueError):
     """A rule definition is invalid; the message names the rule and the problem."""
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def split_camel(text: str) -> str:
+    """``CardNumber`` -> ``Card Number``, ``customerSSN`` -> ``customer SSN`` (header words)."""
+    return _CAMEL.sub(" ", text)
 
 
 def word_pattern(word: str) -> str:
@@ -84,9 +92,11 @@ class WordForm:
 
 def word_forms(word: str) -> list[WordForm]:
     """The spellings that count as ``word``: any case with no letter either side (a space also
-    matching ``_``/``-``: ``social_security_number``), and the camelCase identifier spellings
+    matching ``_``/``-``: ``social_security_number``), the camelCase identifier spellings
     ``cardNumber``, ``CardNumber``, ``customerCard``, ``customerSSN`` (``dateOfBirth`` for
-    ``date of birth``)."""
+    ``date of birth``), and a words-run-together identifier in any case (``cardnumber``,
+    ``DRIVERLICENSE``: what SQL databases make of unquoted camelCase column names; only when the
+    first word has three letters or more)."""
     word = word.strip()
     std = word_pattern(word)
     forms = [WordForm(rf"(?<![A-Za-z]){std}(?![A-Za-z])", "(?:^|[^A-Za-z])", std, "[^A-Za-z]", True)]
@@ -97,18 +107,23 @@ def word_forms(word: str) -> list[WordForm]:
         upper_first = "".join(p.capitalize() for p in parts) + plural
         forms.append(WordForm(rf"(?-i:(?<![A-Za-z]){lower}(?![a-z]))", "(?:^|[^A-Za-z])", lower, "[^a-z]", False))
         forms.append(WordForm(rf"(?-i:(?<![A-Z]){upper_first}(?![a-z]))", "(?:^|[^A-Z])", upper_first, "[^a-z]", False))
+        if len(parts) > 1 and len(parts[0]) >= 3:  # not ``ipaddress`` (the Python module) or ``dlno``
+            run = "".join(p.lower() for p in parts) + plural
+            forms.append(WordForm(rf"(?<![A-Za-z]){run}(?![A-Za-z])", "(?:^|[^A-Za-z])", run, "[^A-Za-z]", True))
         if len(parts) == 1 and len(word) >= 2:
             up = word.upper() + ("(?:E?S|s)?" if plural else "")
             forms.append(WordForm(rf"(?-i:(?<=[a-z]){up}(?![a-z]))", "[a-z]", up, "[^a-z]", False))
     return forms
 
 
-def words_regex(words: Iterable[str]) -> re.Pattern[str] | None:
-    """One case-insensitive regex matching any spelling (``word_forms``) of any of ``words``.
+def words_regex(words: Iterable[str], shortest_first: bool = False) -> re.Pattern[str] | None:
+    """One case-insensitive regex matching any spelling (``word_forms``) of any of ``words``:
+    the longest word where several start at the same place (``passport number`` before
+    ``passport``), or the shortest with ``shortest_first``.
 
     Spellings that share their boundaries are grouped into one alternation (a regex with one
     lookbehind per word is several times slower on the windows the engine searches)."""
-    words = sorted({w.strip() for w in words if w and w.strip()}, key=len, reverse=True)
+    words = sorted({w.strip() for w in words if w and w.strip()}, key=len, reverse=not shortest_first)
     if not words:
         return None
     groups: dict[tuple[str, str, bool], list[str]] = {}
@@ -140,9 +155,11 @@ class WordSet:
     regex: re.Pattern[str]
     width: int
     stems: re.Pattern[str]
+    shortest: re.Pattern[str]
 
     @classmethod
     def of(cls, words: Iterable[str]) -> "WordSet | None":
+        words = list(words)
         regex = words_regex(words)
         if regex is None:
             return None
@@ -151,24 +168,29 @@ class WordSet:
         for stem in firsts:
             if not any(stem.startswith(s) for s in stems):
                 stems.append(stem)
-        return cls(regex, width(regex.pattern), re.compile("|".join(map(re.escape, stems))))
+        return cls(regex, width(regex.pattern), re.compile("|".join(map(re.escape, stems))),
+                   words_regex(words, shortest_first=True))
 
-    def near(self, text: str, vs: int, ve: int, before: int, after: int) -> bool:
+    def near(self, text: str, vs: int, ve: int, before: int, after: int,
+             reject: Callable[[int, int], bool] | None = None) -> bool:
         """Whether a word ends at most ``before`` chars before ``text[vs:ve]`` or at most
         ``after`` chars after it. Every spelling of a word starts with its stem, so the words
         regex is only tried (anchored) where a stem occurs; its lookarounds see the characters
-        around the window."""
+        around the window. After the value the shortest word counts (``medical record`` ends in
+        the window where ``medical record number`` would not), before it the longest. A word for
+        which ``reject(start, end)`` is true does not count."""
         lo = vs - before - self.width
         lo = lo if lo > 0 else 0
         hi = ve + after + 1
         low = text[lo:hi].lower()
-        search, match = self.stems.search, self.regex.match
+        search, match, shortest = self.stems.search, self.regex.match, self.shortest.match
         m = search(low)
         while m is not None:
-            w = match(text, lo + m.start(), hi)
+            at = lo + m.start()
+            w = (shortest if at >= ve else match)(text, at, hi)
             if w is not None:
                 end = w.end()
-                if vs - before <= end <= vs or ve < end <= ve + after:
+                if (vs - before <= end <= vs or ve < end <= ve + after) and (reject is None or not reject(at, end)):
                     return True
             m = search(low, m.start() + 1)
         return False

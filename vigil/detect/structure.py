@@ -11,6 +11,14 @@ A table is a run of consecutive lines with the same delimiter (tab, pipe, comma 
 in that order of preference) and the same number of cells, whose first line looks like a header
 (short names, no values). Markdown separator rows (``|---|:--:|``) belong to the table.
 
+A header cell is a short name: letters of any script, digits, ``_ . # / & + ' -`` and a short
+parenthesised unit, or an index column's ``#``/``No.``. Separator rows -- Markdown ``|---|:--:|``,
+psql ``----+----`` and console borders ``+----+----+`` -- belong to the table and are no data.
+
+HTML tables written as markup (``vigil.detect.html_tables``) and SQL statements
+(``vigil.detect.sql_tables``: ``INSERT`` column lists, ``CREATE TABLE``, ``COPY … FROM stdin``)
+give their cells and headers the same way.
+
 A list item (``- x``, ``* x``, ``1. x``) also takes the heading line above its list as context.
 
 Everything is computed lazily around the positions the engine asks about and cached for one
@@ -22,6 +30,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vigil.detect.html_tables import HtmlTables
+from vigil.detect.rules import split_camel
+from vigil.detect.sql_tables import SqlTables
+
+__all__ = ["CellContext", "Row", "Structure", "split_camel"]
+
 MAX_ROW_CHARS = 4096
 """Longer lines are never table rows (keeps splitting cheap on minified code)."""
 MAX_WALK_LINES = 200_000
@@ -32,17 +46,43 @@ MAX_LIST_ITEMS = 200
 _DELIMS = ("\t", "|", ",", ";")
 _QUOTED_FIELD = {d: re.compile(r'[ ]*(?:"(?:[^"]|"")*"[ ]*|[^%s"]*)' % re.escape(d)) for d in "\t,;"}
 _HEADER_CELL = re.compile(
-    r"[A-Za-z][A-Za-z0-9_.#/&+' -]{0,47}(?: ?\([A-Za-z0-9 _./-]{1,24}\))?[?#.:]?")
-_SEPARATOR_CELL = re.compile(r":?-{2,}:?")
+    r"(?:[#\u2116]\s?)?[^\W\d_][\w.#/&+'\u2019 -]{0,47}(?: ?\([\w ./-]{1,24}\))?[?#.:\u00ba\u00b0]?"
+    r"|#|No\.?|N[\u00ba\u00b0]|\u2116")
+_SEPARATOR_CELL = re.compile(r":?[-=]{2,}:?")
+_BORDER = re.compile(r"[ \t]*\+?[-=]{2,}(?:\+[-=]{2,})+\+?[ \t]*\r?")
+"""A psql separator (``----+----``) or a console table border (``+----+----+``)."""
+_INSERT_WORDS = ("INSERT", "insert", "Insert", "REPLACE", "replace")
+_SQL_HEAD_WORDS = _INSERT_WORDS + ("COPY", "copy", "CREATE", "create", "Create")
+_SQL_TUPLE_LINE = re.compile(r"[ \t]*(?:VALUES|values)?[ \t]*,?[ \t]*\(")
+_SQL_COLUMN_DEF = re.compile(
+    r"[ \t]*[`\"\[]?[\w$]{1,64}[`\"\]]?[ \t]+(?i:(?:big|small|tiny|medium)?int(?:eger)?|serial|bigserial|text|"
+    r"n?varchar|n?char|character|date|datetime|timestamp(?:tz)?|time|numeric|decimal|real|float|double|"
+    r"bool(?:ean)?|blob|bytea|uuid|jsonb?|money|string)\b")
+"""A column definition line of a ``CREATE TABLE`` written one column a line."""
+
+
+def _has_keyword(text: str, start: int, end: int, words: tuple[str, ...]) -> bool:
+    return any(text.find(w, start, end) >= 0 for w in words)
+
+
+_HEADING = object()
+"""A line followed by list items (its region is found on first use)."""
+
+MAX_KEY_CHARS = 48
+_KEY_OPENERS = frozenset("\n{[,;\"'*\u2022|>(")
+_KEY_TAIL = re.compile(
+    r"""[\w#/&+'-]*(?:[ .][\w#/&+'-]+){0,4}?["']?[ \t]*(?::=|=>|->|:|=|[-\u2013](?=[ \t])|\u2192)[ \t]*["'`]?""")
+"""The rest of a key after a word in it (at most four more words, no sentence break), its
+separator and the opening of its value."""
+_NEXT_FIELD = re.compile(r"""["'`][ \t]*[,;][ \t]*["']?[\w .#/&+'-]{1,48}["']?[ \t]*(?::|=)""")
+"""The end of a quoted value and the key of the next field (JSON, Python dicts)."""
+
+
+def _is_key_char(ch: str) -> bool:
+    return ch.isalnum() or ch in " _.#/&+'-"
+
+
 _LIST_ITEM = re.compile(r"[ \t]{0,8}(?:[-*+\u2022]|\d{1,3}[.)]|[a-z][.)])[ \t]+\S")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def split_camel(text: str) -> str:
-    """``CardNumber`` -> ``Card Number``, ``customerSSN`` -> ``customer SSN`` (header words)."""
-    return _CAMEL.sub(" ", text)
-
-
 @dataclass(frozen=True, slots=True)
 class Row:
     """One table line: its delimiter and the spans of its cells (trimmed of blanks and quotes)."""
@@ -62,11 +102,12 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class CellContext:
-    """Where a value sits in a table: its cell, the column header and (two columns) the row label."""
+    """Where a value sits in a table: its cell's span, its column header's words ("" when the
+    table has none) and the row label's words (two-column tables, HTML row headers; else None)."""
 
     cell: tuple[int, int]
-    header: tuple[int, int]
-    label: tuple[int, int] | None
+    header: str
+    label: str | None
 
 
 @dataclass(slots=True)
@@ -78,14 +119,37 @@ class _Block:
 class Structure:
     """Lazily discovered tables and lists of one document (``text``)."""
 
-    _CACHES = frozenset({"_rows", "_blocks", "_cells", "_headings", "_regions"})
+    _CACHES = frozenset({"_rows", "_blocks", "_cells", "_headings", "_line_kinds", "_header_words_cache"})
+    _UNSET = object()
 
     def __init__(self, text: str) -> None:
         # Caches (_rows: line start -> Row; _blocks: line start -> table; _cells: value span ->
-        # CellContext; _headings: line start -> list heading; _regions: line end -> region) are
-        # created on first use: most documents never need them.
+        # CellContext; _headings: line start -> list heading; _line_kinds: line start -> what
+        # the line's context words speak for (word_region);
+        # _header_words_cache: (header row start, column) -> words) are created on first use: most
+        # documents never need them. HTML tables and SQL statements are found on first need.
         self.text = text
         self.n = len(text)
+        self._html: HtmlTables | None | object = Structure._UNSET
+        self._sql: SqlTables | None | object = Structure._UNSET
+
+    def _has_markup(self) -> bool:
+        """Whether the document has a table cell tag (one regex search, then cached)."""
+        if self._html is Structure._UNSET:
+            self._html = HtmlTables.of(self.text)
+        return self._html is not None
+
+    def html_tables(self) -> HtmlTables | None:
+        """The document's HTML tables (None when it has no table cell tag)."""
+        if self._html is Structure._UNSET:
+            self._html = HtmlTables.of(self.text)
+        return self._html  # type: ignore[return-value]
+
+    def sql_tables(self) -> SqlTables | None:
+        """The document's SQL statements that hold rows (None when it has none)."""
+        if self._sql is Structure._UNSET:
+            self._sql = SqlTables.of(self.text)
+        return self._sql  # type: ignore[return-value]
 
     def __getattr__(self, name: str) -> dict:
         if name in Structure._CACHES:
@@ -156,8 +220,14 @@ class Structure:
             visited.append(prev)
             top = prow
             cursor = prev
-        if top is not None and self._is_header(top):
-            found = _Block(top)
+        if top is not None:
+            # A console table starts with a border: its header is the first row that is no rule.
+            for line in reversed(visited):
+                top = self._rows[line]
+                if not _is_separator(self.text, top):
+                    break
+            if self._is_header(top):
+                found = _Block(top)
         for line in visited:
             self._blocks[line] = found
         return found
@@ -183,7 +253,8 @@ class Structure:
 
     def cell_context(self, vs: int, ve: int) -> CellContext | None:
         """Cell, header and label of the value ``[vs, ve)`` when it sits in a data cell of a
-        table with a header; None otherwise (the value is then scored by its neighbourhood)."""
+        table with a header (or, in HTML, a row label); None otherwise (the value is then scored
+        by its neighbourhood)."""
         key = (vs, ve)
         if key in self._cells:
             return self._cells[key]
@@ -195,14 +266,62 @@ class Structure:
                 row = self._row(start)
                 i = row.cell_index(vs, ve) if row is not None else -1
                 if i >= 0 and not _is_separator(self.text, row):
-                    label = row.cells[0] if len(row.cells) == 2 and i == 1 else None
-                    result = CellContext(row.cells[i], block.header.cells[i], label)
+                    label = self._words(row.cells[0]) if len(row.cells) == 2 and i == 1 else None
+                    result = CellContext(row.cells[i], self._header_words(block.header, i), label)
+        if result is None:
+            found = None
+            if self._between(vs, ve, ">", "<"):
+                html = self.html_tables()
+                if html is not None:
+                    found = html.cell(vs, ve)
+            if found is None and self._sql_shaped(vs, ve, start, end):
+                sql = self.sql_tables()
+                if sql is not None:
+                    found = sql.cell(vs, ve)
+            if found is not None:
+                result = CellContext(*found)
         self._cells[key] = result
         return result
 
+    def _words(self, span: tuple[int, int]) -> str:
+        return split_camel(self.text[span[0]:span[1]])
+
+    def _header_words(self, header: Row, i: int) -> str:
+        key = (header.start, i)
+        words = self._header_words_cache.get(key)
+        if words is None:
+            words = self._header_words_cache[key] = self._words(header.cells[i])
+        return words
+
+    def _between(self, vs: int, ve: int, left: str, right: str) -> bool:
+        """Whether the nearest non-blank characters around ``[vs, ve)`` are ``left`` and
+        ``right`` (one of them, for several)."""
+        text = self.text
+        i = vs - 1
+        while i >= 0 and text[i] in " \t\r\n":
+            i -= 1
+        if i < 0 or text[i] not in left:
+            return False
+        j = ve
+        n = self.n
+        while j < n and text[j] in " \t\r\n":
+            j += 1
+        return j < n and text[j] in right
+
+    def _sql_shaped(self, vs: int, ve: int, line_start: int, line_end: int) -> bool:
+        """Cheap test before SQL statements are looked for (a search of the whole document):
+        the value is a tuple item (quotes, commas or parentheses around it) on a line that holds
+        an ``INSERT``/``REPLACE`` or starts a tuple, or a tab-separated field (``COPY`` rows)."""
+        text = self.text
+        if self._between(vs, ve, "'\"(,", "'\"),"):
+            return (_SQL_TUPLE_LINE.match(text, line_start, line_end) is not None
+                    or _has_keyword(text, line_start, line_end, _INSERT_WORDS))
+        return (vs == line_start or text[vs - 1] == "\t") and (ve >= self.n or text[ve] in "\t\r\n")
+
     def _row_above(self, start: int, end: int) -> bool:
-        """Cheap test: the line has a delimiter and the line above has the same one (a data row
-        always has its header or another row above it)."""
+        """Cheap test: the line has a delimiter and the line above has the same one, or is a
+        rule ``---+---`` under a pipe row (a data row always has its header or another row
+        above it)."""
         if end - start > MAX_ROW_CHARS:
             return False
         text = self.text
@@ -210,11 +329,9 @@ class Structure:
         if delim is None:
             return False
         prev = text.rfind("\n", 0, start - 1) + 1
-        return text.find(delim, prev, start - 1) >= 0
-
-    def _has_delimiter(self, start: int, end: int) -> bool:
-        text = self.text
-        return any(text.find(d, start, end) >= 0 for d in _DELIMS)
+        if text.find(delim, prev, start - 1) >= 0:
+            return True
+        return delim == "|" and text.find("+", prev, start - 1) >= 0
 
     def table_below_header(self, pos: int) -> tuple[int, int] | None:
         """When ``pos`` lies in a table's header line: the span of the table's data rows."""
@@ -248,15 +365,51 @@ class Structure:
             block.end = last_end
         return block.end
 
-    def enclosing_table(self, pos: int) -> tuple[Row, tuple[int, int]] | None:
-        """When the line holding ``pos`` is a data row: the table's header row and the span of
-        its data rows (lets a later chunk of a long document see the header of its table)."""
+    def enclosing_headers(self, pos: int) -> list[tuple[str, tuple[int, int]]]:
+        """The header text and data span of each table whose data holds ``pos``: a line table
+        whose data row is the line of ``pos``, an HTML table, a SQL statement (lets a later
+        chunk of a long document see the header of its table)."""
+        out = []
         start, _ = self.line_bounds(pos)
         block = self._block(start)
-        if block is None or block.header.start == start:
-            return None
-        first = self._next_line(block.header.start)
-        return block.header, (first, self._block_end(block))
+        if block is not None and block.header.start != start:
+            first = self._next_line(block.header.start)
+            header = block.header
+            out.append((self.text[header.start:header.end], (first, self._block_end(block))))
+        html = self.html_tables()
+        if html is not None:
+            out += html.enclosing(pos)
+        sql = self.sql_tables()
+        if sql is not None:
+            out += sql.enclosing(pos)
+        return out
+
+    # ------------------------------------------------------------------ keyed values
+    def labels_other_value(self, ws: int, we: int, vs: int) -> bool:
+        """Whether the word ``[ws, we)`` is (part of) the key of a key/value pair whose value is
+        not the one starting at ``vs``: ``DL Number: 357157865`` on the line above a value,
+        ``"NPI": "…"`` before ``"Driver_License": "…"`` in a JSON object. Such a word labels its
+        own value and does not speak for a neighbour. A key with nothing after it on its line
+        (a heading, a parent YAML key) and the value's own key do speak for it."""
+        text = self.text
+        i = ws
+        limit = max(ws - MAX_KEY_CHARS, 0)
+        while i > limit and _is_key_char(text[i - 1]):
+            i -= 1
+        if i > 0 and text[i - 1] not in _KEY_OPENERS:
+            return False  # not at the start of a key (or too long for one): prose
+        m = _KEY_TAIL.match(text, we)
+        if m is None:
+            return False
+        p = m.end()
+        if p >= self.n or text[p] in "\r\n":
+            return False  # a heading: it speaks for what follows
+        if p <= vs:
+            between = text[p:vs]
+            return "\n" in between or _NEXT_FIELD.search(between) is not None
+        # A "key" that runs over the value (``my account key is 7+wc…==``: the separator was the
+        # value's own padding) is no key: the word is the value's label.
+        return vs < we
 
     # ------------------------------------------------------------------ lists
     def list_heading(self, pos: int) -> tuple[int, int] | None:
@@ -308,34 +461,81 @@ class Structure:
     # ------------------------------------------------------------------ for the backends
     def word_region(self, pos: int) -> tuple[int, int] | None:
         """Where a context word at ``pos`` speaks for values beyond its character window: the
-        data rows of the table whose header holds it, or the list it heads (cached per line;
-        most words are followed by prose or a blank line, which two character tests settle)."""
+        data rows of the table whose header holds it (a header line, an HTML header cell or row
+        label, a SQL column list or ``CREATE TABLE``), or the list it heads. What the word's
+        line can be is worked out once per line (most words sit in prose lines, which a few
+        character searches settle)."""
         text = self.text
-        end = text.find("\n", pos)
-        if end < 0 or end + 1 >= self.n or text[end + 1] in "\r\n":
-            return None
-        try:
-            return self._regions[end]
-        except KeyError:
-            pass
-        nxt = end + 1
-        region = None
-        if _LIST_ITEM.match(text, nxt):
-            region = self.list_below_heading(pos)
-        else:
-            start = text.rfind("\n", 0, pos) + 1
-            delim = _delimiter(text[start:end]) if end - start <= MAX_ROW_CHARS else None
-            if delim is not None:
-                nend = text.find("\n", nxt)
-                if text.find(delim, nxt, self.n if nend < 0 else nend) >= 0:
-                    region = self.table_below_header(pos)
-        self._regions[end] = region
+        start = text.rfind("\n", 0, pos) + 1
+        nl = text.find("\n", pos)
+        if (nl < 0 or nl + 1 >= self.n or text[nl + 1] in "\r\n") and not self._has_markup() \
+                and text.find("(", start, pos) < 0 and _SQL_COLUMN_DEF.match(text, start, pos) is None \
+                and not (start > 0 and self._row_above(start, self.n if nl < 0 else nl)):
+            return None  # prose followed by a blank line (or the end): settled without more work
+        info = self._line_kinds.get(start)
+        if info is None:
+            info = self._line_kinds[start] = self._line_kind(start)
+        markup, sql_head, region = info
+        if markup:
+            html = self.html_tables()
+            found = html.speaking(pos) if html is not None else None
+            if found is not None:
+                return found
+        if sql_head:
+            sql = self.sql_tables()
+            found = sql.speaking(pos) if sql is not None else None
+            if found is not None:
+                return found
+        if region is _HEADING:
+            region = self._line_kinds[start] = (markup, sql_head, self.list_below_heading(pos))
+            region = region[2]
         return region
+
+    def _line_kind(self, start: int) -> tuple[bool, bool, object]:
+        """For the line starting at ``start``: whether it holds markup, whether it may head SQL
+        values (``INSERT``/``COPY``/``CREATE`` with a parenthesis, or a column definition), and
+        the region a line-table header or a two-column row label in it speaks for (``_HEADING``
+        when list items follow it)."""
+        text = self.text
+        end = text.find("\n", start)
+        line_end = self.n if end < 0 else end
+        markup = text.find("<", start, line_end) >= 0
+        sql_head = ((text.find("(", start, line_end) >= 0 and _has_keyword(text, start, line_end, _SQL_HEAD_WORDS))
+                    or _SQL_COLUMN_DEF.match(text, start, line_end) is not None)
+        region: object = None
+        nxt = end + 1
+        has_next = 0 <= end and nxt < self.n and text[nxt] not in "\r\n"
+        if has_next and _LIST_ITEM.match(text, nxt):
+            region = _HEADING
+        elif line_end - start <= MAX_ROW_CHARS:
+            delim = _delimiter(text[start:line_end])
+            if delim is not None:
+                if has_next:
+                    nend = text.find("\n", nxt)
+                    nend = self.n if nend < 0 else nend
+                    if text.find(delim, nxt, nend) >= 0 or (delim == "|" and text.find("+", nxt, nend) >= 0):
+                        region = self.table_below_header(start)
+                if region is None and start > 0 and self._row_above(start, line_end):
+                    region = self._labelled_cell(start)
+        return markup, sql_head, region
+
+    def _labelled_cell(self, start: int) -> tuple[int, int] | None:
+        """When the line starting at ``start`` is a data row of a two-column table: its second
+        cell, which the row label (the first cell) speaks for."""
+        row = self._row(start)
+        if row is None or len(row.cells) != 2 or _is_separator(self.text, row):
+            return None
+        block = self._block(start)
+        if block is None or block.header.start == start:
+            return None
+        return row.cells[1][0], row.end
 
 
 def _parse_row(line: str, base: int) -> Row | None:
     delim = _delimiter(line)
     if delim is None:
+        if "+" in line and _BORDER.fullmatch(line):
+            return _border_row(line, base)
         return None
     if delim == "|":
         spans = _pipe_cells(line)
@@ -355,6 +555,12 @@ def _parse_row(line: str, base: int) -> Row | None:
             pos = i + 1
     cells = tuple(_trim(line, s, e, base) for s, e in spans)
     return Row(base, base + len(line), delim, cells)
+
+
+def _border_row(line: str, base: int) -> Row:
+    """A rule ``----+----`` or border ``+----+----+``: one dash run per column, pipe-delimited."""
+    cells = tuple((base + m.start(), base + m.end()) for m in re.finditer(r"[-=]+", line))
+    return Row(base, base + len(line.rstrip("\r")), "|", cells)
 
 
 def _delimiter(line: str) -> str | None:

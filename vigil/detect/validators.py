@@ -48,11 +48,11 @@ REGIONAL_VALIDATORS: set[str] = set()
 
 _NON_DIGITS = re.compile(r"[^0-9]")
 _DIGITS_RE = re.compile(r"[0-9]")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_SLASH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_ISO_DATE = re.compile(r"^(\d{4})([-/])(\d{2})\2(\d{2})$")
+_SLASH_DATE = re.compile(r"^(\d{1,2})([-/])(\d{1,2})\2(\d{4})$")
 _DOT_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _MONTH_FIRST = re.compile(r"^([A-Za-z]+)\.? (\d{1,2}),? (\d{4})$")
-_DAY_FIRST = re.compile(r"^(\d{1,2}) ([A-Za-z]+),? (\d{4})$")
+_DAY_FIRST = re.compile(r"^(\d{1,2})([ -])([A-Za-z]+)\.?,?\2(\d{4})$")
 
 
 def validator(name: str, regional: bool = False) -> Callable[[Validator], Validator]:
@@ -444,16 +444,17 @@ def _month(word: str) -> int:
 
 @validator("date_of_birth")
 def date_of_birth(value: str) -> bool:
-    """A real calendar date between 1900 and today in ISO, US, European or long-month notation."""
+    """A real calendar date between 1900 and today in ISO (``-`` or ``/``), US or European
+    (``/``, ``-`` or ``.``) or month-name notation (``March 5, 1990``, ``5 March 1990``, ``05-Mar-1990``)."""
     text = value.strip()
     today = _dt.date.today()
     candidates: list[tuple[int, int, int]] = []
     m = _ISO_DATE.match(text)
     if m:
-        candidates.append((int(m[1]), int(m[2]), int(m[3])))
+        candidates.append((int(m[1]), int(m[3]), int(m[4])))
     m = _SLASH_DATE.match(text)
     if m:
-        candidates += [(int(m[3]), int(m[1]), int(m[2])), (int(m[3]), int(m[2]), int(m[1]))]
+        candidates += [(int(m[4]), int(m[1]), int(m[3])), (int(m[4]), int(m[3]), int(m[1]))]
     m = _DOT_DATE.match(text)
     if m:
         candidates.append((int(m[3]), int(m[2]), int(m[1])))
@@ -461,8 +462,8 @@ def date_of_birth(value: str) -> bool:
     if m and _month(m[1]):
         candidates.append((int(m[3]), _month(m[1]), int(m[2])))
     m = _DAY_FIRST.match(text)
-    if m and _month(m[2]):
-        candidates.append((int(m[3]), _month(m[2]), int(m[1])))
+    if m and _month(m[3]):
+        candidates.append((int(m[4]), _month(m[3]), int(m[1])))
     for year, month, day in candidates:
         try:
             date = _dt.date(year, month, day)
@@ -793,6 +794,20 @@ def strong_password(value: str) -> bool:
     return not value.isalnum() or len(_CLASS_RUNS.findall(value)) >= 5
 
 
+@validator("password_cell")
+def password_cell(value: str) -> bool:
+    """A value under a password column header: the header already says what it is, so a
+    passphrase that looks like an identifier or a dotted name (``maple_charlie_ranger20``,
+    ``zephyr.shadow.hunter45``) counts; placeholders, variable references, numbers, dates and
+    single words of one character class (``enabled``, ``NONE``) do not."""
+    if is_placeholder(value) or value.isdigit() or _DATE_SHAPE.match(value):
+        return False
+    if value[0] == "$" and _IDENTIFIER.match(value[1:].strip("{}()")):
+        return False
+    return _classes(value) >= 2
+
+
+_DATE_SHAPE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 _LOWER_HEX = re.compile(r"[0-9a-f]+")
 
 
