@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from vigil.detect.backends import PAD, Backend, HyperscanBackend, PythonBackend, hyperscan_available
+from vigil.detect.fields import speaks_for
 from vigil.detect.known import REASON as KNOWN_EXAMPLE, load_known_examples
 from vigil.detect.language import document_regions
 from vigil.detect.masking import fingerprint, mask, normalize
@@ -242,7 +243,7 @@ class Engine:
             rank = rule.likelihood
             if rule.hotword_set is not None:
                 before, after = rule.hotword_window
-                if self._word_near(rule.hotword_set, text, vs, ve, before, after, offset, cell):
+                if self._word_near(rule.hotword_set, text, vs, ve, before, after, offset, cell, fields=True):
                     rank += rule.hotword_boost
                 else:
                     rank += rule.missing_hotword
@@ -277,13 +278,14 @@ class Engine:
         return out
 
     def _word_near(self, words: WordSet, text: str, vs: int, ve: int, before: int, after: int,
-                   offset: int, cell: Any) -> bool:
+                   offset: int, cell: Any, fields: bool = False) -> bool:
         """Whether a context word of ``regex`` speaks for the value ``text[vs:ve]``.
 
         In a table cell: a word in the cell (within the window), in the column header or, in a
         two-column table, in the row label -- the neighbouring cells and rows do not count. Else
         a word within the character window, or in the heading line of the list the value is an
-        item of."""
+        item of; with ``fields``, not a word that names another ``key: value`` field or follows
+        the value on a later line (``vigil.detect.fields.speaks_for``)."""
         if cell is not None:
             doc = self._document
             ovs, ove = offset + vs, offset + ve
@@ -297,7 +299,8 @@ class Engine:
                 l0, l1 = cell.label
                 return words.search(split_camel(doc[l0:l1]))
             return False
-        if words.near(text, vs, ve, before, after):
+        reject = (lambda start, end: not speaks_for(text, end, start, vs, ve)) if fields else None
+        if words.near(text, vs, ve, before, after, reject):
             return True
         heading = self._get_structure().list_heading(offset + vs)
         if heading is not None:
