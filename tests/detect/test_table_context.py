@@ -176,7 +176,8 @@ def test_malformed_markup_and_sql_do_not_raise():
             s.word_region(i)
 
 
-# -- keyed values: a key labels its own value, not its neighbour's ------------------------------
+# -- keyed values: a key labels its own value, not its neighbour's; a word on a later line
+#    speaks only as a sibling field's value ------------------------------
 
 @pytest.mark.parametrize("text,word,value,other", [
     ("DL Number: 357157865\nhere: 3554.\nstill on 1635238030?", "DL", "1635238030", True),
@@ -193,10 +194,24 @@ def test_malformed_markup_and_sql_do_not_raise():
     ('ssnLast = os.getenv("SSNLAST", "672776578")', "ssnLast", "672776578", False),
     # what looks like a key tail runs over the value up to its base64 padding: not a key
     ("my storage account key is 7+wctdFhOSbiG2tzuq+Ag==", "key", "7+wc", False),
+    ("Tel: 0612345678", "Tel", "0612345678", False),
+    ("call me on 046 851 4339", "call", "046", False),
+    ("Contact: Ana Lima, phone 0612345678", "Contact", "0612345678", False),
+    ("0612345678 (mobile)", "mobile", "0612345678", False),
+    ("Emergency contact: Ana Lima\nimei: 3571", "contact", "3571", True),
+    ("imei: 3571\nEmergency contact: Ana Lima", "contact", "3571", True),
+    ("id 3571\nmobile", "mobile", "3571", True),
+    ('"sms_to": "010", "amount": "3550002"', "sms", "3550002", True),
+    ("const tel: string = '0612';", "tel", "0612", False),
+    ('{\n  "number": "0612",\n  "type": "mobile"\n}', "mobile", "0612", False),
 ])
 def test_a_key_labels_its_own_value(text, word, value, other):
     ws, vs = text.index(word), text.index(value)
-    assert Structure(text).labels_other_value(ws, ws + len(word), vs) is other
+    we, ve = ws + len(word), vs + len(value)
+    structure = Structure(text)
+    assert structure.word_speaks_for(ws, we, vs, ve, own_label=True) is not other
+    if not (ws > vs and "\n" in text[vs:ws]):  # a word on a later line is settled before its key is read
+        assert structure.labels_other_value(ws, we, vs) is other
 
 
 @pytest.mark.parametrize("engine_name", ENGINES)

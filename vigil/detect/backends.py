@@ -43,7 +43,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Protocol
 
-from vigil.detect.rules import Rule, WordForm, rules_digest, word_forms, word_pattern
+from vigil.detect.rules import UNICODE_BOUNDARY, Rule, WordForm, rules_digest, word_forms, word_pattern
 from vigil.detect.structure import Structure
 
 log = logging.getLogger(__name__)
@@ -119,11 +119,22 @@ class _Plan:
                 self.word_rules[w].append(idx)
         self.word_regexes = [re.compile("|".join(f.python for f in forms), re.I | re.ASCII)
                              for forms in self.forms]
+        # Words with non-ASCII letters: Hyperscan sees "?" for those, so both backends find them
+        # with their Python regex (only in texts that are not pure ASCII).
+        self.unicode_words = [w for w, forms in enumerate(self.forms) if forms[0].left == UNICODE_BOUNDARY]
         # How far around a word end its rules' matches can lie (the widest of its rules).
         self.word_reach = [(max((self.reach[i][0] for i in rules_), default=0),
                             max((self.reach[i][1] for i in rules_), default=0))
                            for rules_ in self.word_rules]
         self.word_cell_only = [all(i in self.cell_only for i in rules_) for rules_ in self.word_rules]
+
+    def unicode_word_ends(self, text: str, word_ends: dict[int, list[int]]) -> None:
+        """Add the ends of the non-ASCII context words in ``text`` to ``word_ends``."""
+        if self.unicode_words and not text.isascii():
+            for w in self.unicode_words:
+                ends = [m.end() for m in self.word_regexes[w].finditer(text)]
+                if ends:
+                    word_ends.setdefault(w, []).extend(ends)
 
     def word_hints(self, word_ends: dict[int, list[int]]) -> dict[int, list[int]]:
         """Per context-required rule, the sorted ends of its context words (``word_ends``: the
@@ -337,8 +348,11 @@ class HyperscanBackend:
         """Direct rules (prefilter) and the context words of context-required rules (exact)."""
         expressions, ids, flags = self._rule_expressions(self.plan.direct)
         for w, forms in enumerate(self.plan.forms):
-            # Exact (not prefilter), both boundaries consumed; find() maps the end back.
+            # Exact (not prefilter), both boundaries consumed; find() maps the end back. Words
+            # with non-ASCII letters are found in Python (``_Plan.unicode_word_ends``).
             for left, core, right, caseless in _hs_word_forms(forms):
+                if left == UNICODE_BOUNDARY:
+                    continue
                 expressions.append(f"{left}{core}{right}".encode())
                 ids.append(HOTWORD_BASE + w)
                 flags.append(_hs.HS_FLAG_CASELESS if caseless else 0)
@@ -383,7 +397,8 @@ class HyperscanBackend:
         # One byte per character, so Hyperscan offsets are character offsets. Non-ASCII
         # characters become "?": no rule pattern or context word accepts a non-ASCII character
         # where it would reject "?" (checked by the conformance tests), so the prefilter still
-        # over-reports, and context words are ASCII (checked by the rule loader).
+        # over-reports; context words with non-ASCII letters are not in the database but found
+        # with their Python regex, as the Python backend does (``_Plan.unicode_word_ends``).
         events: list[int] = []
         append = events.append
 
@@ -394,11 +409,12 @@ class HyperscanBackend:
         # only adds prefilter events, and no confirmed match reaches it.
         data = text.encode("ascii", "replace") + b"\n"
         self.db.scan(data, match_event_handler=on_match)
-        if not events and not offset:
+        word_ends: dict[int, list[int]] = {}
+        self.plan.unicode_word_ends(text, word_ends)
+        if not events and not offset and not word_ends:
             return []
         events.sort()
         out: list[RawMatch] = []
-        word_ends: dict[int, list[int]] = {}
         n = len(text)
         i, total = 0, len(events)
         while i < total:

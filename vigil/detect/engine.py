@@ -251,7 +251,7 @@ class Engine:
             if rule.hotword_set is not None:
                 before, after = rule.hotword_window
                 if self._word_near(rule.hotword_set, text, vs, ve, before, after, offset, cell,
-                                   rule.id in self._keyed_ids):
+                                   fields=True, own_label=rule.id in self._keyed_ids):
                     rank += rule.hotword_boost
                 else:
                     rank += rule.missing_hotword
@@ -286,15 +286,17 @@ class Engine:
         return out
 
     def _word_near(self, words: WordSet, text: str, vs: int, ve: int, before: int, after: int,
-                   offset: int, cell: Any, own_label: bool = False) -> bool:
+                   offset: int, cell: Any, fields: bool = False, own_label: bool = False) -> bool:
         """Whether a context word of ``regex`` speaks for the value ``text[vs:ve]``.
 
         In a table cell: a word in the cell (within the window), in the column header or, in a
         two-column table, in the row label -- the neighbouring cells and rows do not count. Else
         a word within the character window, or in the heading line of the list the value is an
-        item of. With ``own_label`` (the context words of rules that need one), a word that labels
+        item of. With ``fields``, a word after the value on a later line does not count (unless
+        it is the value of a sibling field: ``"type": "mobile"`` under ``"number": "…"``); with
+        ``own_label`` too (the context words of rules that need one), nor does a word that labels
         another value (``DL Number: 357157865`` on the line above, ``"NPI": "…",
-        "Driver_License": "…"``) does not speak for this one."""
+        "Driver_License": "…"``). See ``Structure.word_speaks_for``."""
         if cell is not None:
             doc = self._document
             ovs, ove = offset + vs, offset + ve
@@ -305,7 +307,8 @@ class Engine:
                 return True
             return cell.label is not None and words.search(cell.label)
         structure = self._get_structure()
-        if words.near(text, vs, ve, before, after, _OtherKey(structure, offset, vs) if own_label else None):
+        reject = _ForeignWord(structure, offset, vs, ve, own_label) if fields else None
+        if words.near(text, vs, ve, before, after, reject):
             return True
         heading = structure.list_heading(offset + vs)
         if heading is not None:
@@ -411,17 +414,19 @@ class Engine:
         )
 
 
-class _OtherKey:
-    """``reject`` for ``WordSet.near``: whether a word at view offsets ``[ws, we)`` is the key
-    of another value (``Structure.labels_other_value``)."""
+class _ForeignWord:
+    """``reject`` for ``WordSet.near``: whether a context word at view offsets ``[ws, we)``
+    does not speak for the value (``Structure.word_speaks_for``)."""
 
-    __slots__ = ("structure", "offset", "value")
+    __slots__ = ("structure", "offset", "vs", "ve", "own_label")
 
-    def __init__(self, structure: Structure, offset: int, vs: int) -> None:
-        self.structure, self.offset, self.value = structure, offset, offset + vs
+    def __init__(self, structure: Structure, offset: int, vs: int, ve: int, own_label: bool) -> None:
+        self.structure, self.offset, self.own_label = structure, offset, own_label
+        self.vs, self.ve = offset + vs, offset + ve
 
     def __call__(self, ws: int, we: int) -> bool:
-        return self.structure.labels_other_value(self.offset + ws, self.offset + we, self.value)
+        return not self.structure.word_speaks_for(self.offset + ws, self.offset + we, self.vs, self.ve,
+                                                  self.own_label)
 
 
 _TEST_CODE = re.compile(

@@ -33,7 +33,10 @@ _TOKEN = re.compile(r"\w+")
 """Words are whole runs of word characters, looked up lower-cased (a regex alternation of the
 function words with lookarounds cost ~10 times more on the sample)."""
 _SCRIPTS = ((re.compile(r"[\u3040-\u30ff]"), ("JP",)), (re.compile(r"[\uac00-\ud7af]"), ("KR",)),
-            (re.compile(r"[\u4e00-\u9fff]"), ("CN", "TW", "HK")), (re.compile(r"[\u0400-\u04ff]"), ("RU", "UA")))
+            (re.compile(r"[\u4e00-\u9fff]"), ("CN", "TW", "HK")), (re.compile(r"[\u0400-\u04ff]"), ("RU", "UA")),
+            (re.compile(r"[\u0370-\u03ff]"), ("GR", "CY")), (re.compile(r"[\u0900-\u097f]"), ("IN",)),
+            (re.compile(r"[\u0590-\u05ff]"), ("IL",)), (re.compile(r"[\u0e00-\u0e7f]"), ("TH",)),
+            (re.compile(r"[\u0600-\u06ff]"), ("SA", "AE", "EG")))
 
 
 def document_regions(text: str) -> tuple[str, ...]:

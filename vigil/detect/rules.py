@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -73,7 +74,16 @@ _NO_PLURAL = frozenset({"call", "text", "ring", "dial", "pass", "cell", "tel", "
 
 def _pluralizes(word: str) -> bool:
     last = word.split()[-1].lower() if word.split() else ""
-    return word[-1:].isalpha() and len(last) >= 3 and last not in _NO_PLURAL
+    return word.isascii() and word[-1:].isalpha() and len(last) >= 3 and last not in _NO_PLURAL
+
+
+UNICODE_BOUNDARY = "unicode"
+"""``WordForm.left`` of a word with non-ASCII letters (``आधार``, ``numéro``, ``電話``): no letter
+of any script either side (``right`` is the same marker), or none at all for the scripts that
+write compounds without spaces (``right`` is empty). Hyperscan sees one ``?`` per non-ASCII
+character, so such words are looked up with Python ``re`` by both backends
+(``vigil.detect.backends``)."""
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,10 @@ def word_forms(word: str) -> list[WordForm]:
     first word has three letters or more)."""
     word = word.strip()
     std = word_pattern(word)
+    if not word.isascii():
+        if _UNSPACED.search(word):  # Chinese, Japanese, Korean compounds: 電話番号, 전화번호
+            return [WordForm(f"(?:{std})", UNICODE_BOUNDARY, std, "", True)]
+        return [WordForm(_unicode_word(std), UNICODE_BOUNDARY, std, UNICODE_BOUNDARY, True)]
     forms = [WordForm(rf"(?<![A-Za-z]){std}(?![A-Za-z])", "(?:^|[^A-Za-z])", std, "[^A-Za-z]", True)]
     parts = word.split()
     if all(p.isalpha() and p.isascii() for p in parts):
@@ -133,6 +147,9 @@ def words_regex(words: Iterable[str], shortest_first: bool = False) -> re.Patter
     parts = []
     for (left, right, caseless), cores in groups.items():
         alternation = "|".join(dict.fromkeys(cores))
+        if left == UNICODE_BOUNDARY:
+            parts.append(_unicode_word(alternation) if right else f"(?:{alternation})")
+            continue
         look_left = {"(?:^|[^A-Za-z])": "(?<![A-Za-z])", "(?:^|[^A-Z])": "(?<![A-Z])",
                      "[a-z]": "(?<=[a-z])"}[left]
         look_right = f"(?!{right.replace('[^', '[')})"
@@ -142,6 +159,12 @@ def words_regex(words: Iterable[str], shortest_first: bool = False) -> re.Patter
 
 
 _words_regex = words_regex
+
+
+def _unicode_word(core: str) -> str:
+    """``core`` with no letter of any script either side, Unicode rules even inside a pattern
+    compiled with ``re.ASCII``."""
+    return rf"(?u:(?<![^\W\d_])(?:{core})(?![^\W\d_]))"
 
 
 @dataclass(frozen=True)
@@ -389,9 +412,8 @@ class Rule:
         extra_words = [w for adjust in self.extra_context for w in adjust.words]
         for word in (*self.hotwords, *self.anti_context, *extra_words):
             word = str(word).strip()
-            if not word.isascii() or not word[-1:].isalnum():
-                raise RuleError(f"rule {rid}: context word {word!r} must be ASCII and end with a "
-                                "letter or digit")
+            if not (word[-1:].isalnum() or unicodedata.category(word[-1:] or " ").startswith("M")):
+                raise RuleError(f"rule {rid}: context word {word!r} must end with a letter or digit")
         self.hotword_regex = _words_regex(self.hotwords)
         self.anti_context_regex = _words_regex(self.anti_context)
         # Longest context word (chars): how far before a window a word may start.

@@ -78,6 +78,10 @@ _NEXT_FIELD = re.compile(r"""["'`][ \t]*[,;][ \t]*["']?[\w .#/&+'-]{1,48}["']?[ 
 """The end of a quoted value and the key of the next field (JSON, Python dicts)."""
 
 
+_SIBLING_VALUE = re.compile(r"""[:=][ \t]{0,3}["']?\Z""")
+"""The key of a field whose value is the word that follows (``"type": "mobile"``)."""
+
+
 def _is_key_char(ch: str) -> bool:
     return ch.isalnum() or ch in " _.#/&+'-"
 
@@ -410,6 +414,17 @@ class Structure:
         # A "key" that runs over the value (``my account key is 7+wc…==``: the separator was the
         # value's own padding) is no key: the word is the value's label.
         return vs < we
+
+    def word_speaks_for(self, ws: int, we: int, vs: int, ve: int, own_label: bool) -> bool:
+        """Whether the context word ``[ws, we)`` may count for the value ``[vs, ve)``: not when
+        it comes after the value on a later line (``id 3571`` over ``mobile``) -- unless it is the
+        value of a sibling field there (``"type": "mobile"`` under ``"number": "…"``) -- and, with
+        ``own_label``, not when it labels another value (``labels_other_value``)."""
+        text = self.text
+        if we > ve and text.find("\n", ve, ws) >= 0:
+            line_start = text.rfind("\n", 0, ws) + 1
+            return _SIBLING_VALUE.search(text, line_start, ws) is not None
+        return not (own_label and self.labels_other_value(ws, we, vs))
 
     # ------------------------------------------------------------------ lists
     def list_heading(self, pos: int) -> tuple[int, int] | None:

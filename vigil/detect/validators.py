@@ -17,9 +17,13 @@ import ipaddress
 import json
 import re
 import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 import phonenumbers
+import yaml
 from stdnum import bic, iban, luhn
 from stdnum.br import cnpj, cpf
 from stdnum.ca import sin
@@ -96,82 +100,80 @@ def _stdnum(module) -> Validator:  # noqa: ANN001 - any stdnum module with is_va
 
 # ----------------------------------------------------------------------------------- payment cards
 
-# (IIN prefix range low, high, allowed lengths). Prefix ranges are compared on the same number
-# of leading digits as the bounds. Published test numbers are in known_examples.yaml.
-_ANY = frozenset(range(12, 20))
-_CARD_BRANDS: tuple[tuple[str, int, int, frozenset[int]], ...] = (
-    ("visa", 4, 4, frozenset({13, 16, 19})),
-    ("mastercard", 51, 55, frozenset({16})),
-    ("mastercard", 2221, 2720, frozenset({16})),
-    ("amex", 34, 34, frozenset({15})),
-    ("amex", 37, 37, frozenset({15})),
-    ("discover", 6011, 6011, frozenset(range(16, 20))),
-    ("discover", 644, 649, frozenset(range(16, 20))),
-    ("discover", 65, 65, frozenset(range(16, 20))),
-    ("discover", 622126, 622925, frozenset(range(16, 20))),
-    ("jcb", 3528, 3589, frozenset(range(16, 20))),
-    ("jcb", 3088, 3094, frozenset({16})),
-    ("jcb", 3096, 3102, frozenset({16})),
-    ("jcb", 3112, 3120, frozenset({16})),
-    ("jcb", 3158, 3159, frozenset({16})),
-    ("jcb", 3337, 3349, frozenset({16})),
-    ("jcb", 2131, 2131, frozenset({15})),
-    ("jcb", 1800, 1800, frozenset({15})),
-    ("diners", 300, 305, frozenset(range(14, 20))),
-    ("diners", 3095, 3095, frozenset(range(14, 20))),
-    ("diners", 36, 36, frozenset(range(14, 20))),
-    ("diners", 38, 39, frozenset(range(14, 20))),
-    ("unionpay", 62, 62, frozenset(range(16, 20))),
-    ("unionpay", 81, 81, frozenset(range(16, 20))),
-    ("maestro", 50, 50, _ANY),
-    ("maestro", 56, 58, _ANY),
-    ("maestro", 6304, 6304, _ANY),
-    ("maestro", 6390, 6390, _ANY),
-    ("maestro", 6759, 6759, _ANY),
-    ("maestro", 6761, 6763, _ANY),
-    ("maestro", 604, 604, _ANY),
-    ("maestro", 5893, 5893, _ANY),
-    ("mir", 2200, 2204, frozenset(range(16, 20))),
-    ("rupay", 60, 60, frozenset({16})),
-    ("rupay", 508, 508, frozenset({16})),
-    ("rupay", 652, 653, frozenset({16})),
-    ("troy", 9792, 9792, frozenset({16})),
-    ("uatp", 1, 1, frozenset({15})),
-    ("interpayment", 636, 636, frozenset(range(16, 20))),
-    ("instapayment", 637, 639, frozenset({16})),
-    ("laser", 6706, 6706, frozenset(range(16, 20))),
-    ("laser", 6771, 6771, frozenset(range(16, 20))),
-    ("laser", 6709, 6709, frozenset(range(16, 20))),
-    ("verve", 506099, 506198, frozenset({16, 18, 19})),
-    ("verve", 650002, 650027, frozenset({16, 18, 19})),
-)
+CARD_BRANDS_FILE = Path(__file__).with_name("card_brands.yaml")
 
 
-def _card_index() -> dict[int, tuple[tuple[int, dict[int, tuple[int, str]]], ...]]:
-    """``_CARD_BRANDS`` by number length, then prefix width: prefix value -> (table order,
+@dataclass(frozen=True)
+class CardBrand:
+    """One row of ``card_brands.yaml``: a brand, its IIN prefix ranges as ``(low, high)`` digit
+    strings of equal length, and the card lengths it issues."""
+
+    brand: str
+    ranges: tuple[tuple[str, str], ...]
+    lengths: frozenset[int]
+
+
+def _card_lengths(items: object, where: str) -> frozenset[int]:
+    out: set[int] = set()
+    for item in items if isinstance(items, list) else [items]:
+        text = str(item)
+        low, _, high = text.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            raise ValueError(f"{where}: length {item!r} is not a number or low-high")
+        out.update(range(int(low), int(high or low) + 1))
+    if not out or min(out) < 8 or max(out) > 19:
+        raise ValueError(f"{where}: card lengths must lie between 8 and 19")
+    return frozenset(out)
+
+
+def _card_range(item: object, where: str) -> tuple[str, str]:
+    low, _, high = str(item).partition("-")
+    high = high or low
+    if not (low.isdigit() and high.isdigit() and len(low) == len(high) and low <= high):
+        raise ValueError(f"{where}: range {item!r} must be a prefix or low-high with bounds of equal length")
+    return low, high
+
+
+@lru_cache(maxsize=None)
+def card_brands(path: Path = CARD_BRANDS_FILE) -> tuple[CardBrand, ...]:
+    """The brand table of ``card_brands.yaml``, read once (``ValueError`` naming the row when it
+    is malformed)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rows = data.get("brands") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not rows:
+        raise ValueError(f"{path.name}: expected a non-empty 'brands' list")
+    out = []
+    for i, row in enumerate(rows):
+        where = f"{path.name}: brands[{i}]"
+        if not isinstance(row, dict) or set(row) != {"brand", "ranges", "lengths"}:
+            raise ValueError(f"{where}: a row has exactly brand, ranges and lengths")
+        ranges = row["ranges"] if isinstance(row["ranges"], list) else [row["ranges"]]
+        out.append(CardBrand(str(row["brand"]), tuple(_card_range(r, where) for r in ranges),
+                             _card_lengths(row["lengths"], where)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def _card_index() -> dict[int, tuple[tuple[int, dict[str, tuple[int, str]]], ...]]:
+    """``card_brands()`` by number length, then prefix width: prefix digits -> (row order,
     brand), so that a lookup costs one dict probe per width instead of a walk over the table."""
-    index: dict[int, dict[int, dict[int, tuple[int, str]]]] = {}
-    for order, (brand, low, high, lengths) in enumerate(_CARD_BRANDS):
-        widths = [len(str(low))]
-        if brand == "maestro" and low == 604:
-            widths.append(4)  # 0604: a leading zero is part of the prefix
-        for size in lengths:
-            for width in widths:
+    index: dict[int, dict[int, dict[str, tuple[int, str]]]] = {}
+    for order, row in enumerate(card_brands()):
+        for low, high in row.ranges:
+            width = len(low)
+            for size in row.lengths:
                 heads = index.setdefault(size, {}).setdefault(width, {})
-                for head in range(low, high + 1):
-                    heads.setdefault(head, (order, brand))
+                for head in range(int(low), int(high) + 1):
+                    heads.setdefault(str(head).zfill(width), (order, row.brand))
     return {size: tuple(sorted(by_width.items())) for size, by_width in index.items()}
-
-
-_CARD_INDEX = _card_index()
 
 
 def card_brand(number: str) -> str | None:
     """The brand whose IIN range and length table admit ``number`` (digits only), or ``None``
-    (the first such row of ``_CARD_BRANDS``)."""
+    (the first such row of ``card_brands.yaml``)."""
     best = None
-    for width, heads in _CARD_INDEX.get(len(number), ()):
-        hit = heads.get(int(number[:width]))
+    for width, heads in _card_index().get(len(number), ()):
+        hit = heads.get(number[:width])
         if hit is not None and (best is None or hit < best):
             best = hit
     return best[1] if best is not None else None
@@ -271,6 +273,16 @@ def in_pan_individual(value: str) -> bool:
     return bool(pan.is_valid(value)) and value[3] == "P"
 
 
+@validator("in_pan")
+def in_pan(value: str) -> bool | int:
+    """Indian PAN of any holder type (fourth letter ``ABCFGHJLPT``, serial not ``0000``): an
+    individual's (``P``) as is, a firm's, trust's, company's or family's (HUF) two levels lower,
+    so it needs a PAN keyword."""
+    if not pan.is_valid(value):
+        return False
+    return True if value[3] == "P" else -2
+
+
 _NINO = re.compile(r"^([A-CEGHJ-PR-TW-Z])([A-CEGHJ-NPR-TW-Z]) ?\d{2} ?\d{2} ?\d{2} ?[A-D]$")
 _NINO_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
 
@@ -285,11 +297,17 @@ def uk_nino(value: str) -> bool:
 # ----------------------------------------------------------------------------- contact details
 
 _FALLBACK_REGIONS = ("GB", "DE", "FR", "ES", "IT", "NL", "BE", "AT", "CH", "PT", "PL", "SE", "IN", "BR",
-                     "MX", "AR", "JP", "AU", "CA", "US")
+                     "MX", "AR", "JP", "AU", "CA", "US", "IE", "DK", "NO", "FI", "CZ", "SK", "HU", "RO",
+                     "GR", "TR", "KR", "CN", "SG", "NZ", "ZA", "IL", "AE", "CO", "CL")
 """Regions a national number is tried in when the configured ones and the document's language
 do not validate it (the languages of the phone formats vigil sees most)."""
 _DATE_LIKE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}")
-_IP_LIKE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IP_LIKE = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
+"""An IPv4 address (``10.20.30.40``; ``08.12.34.93`` with its leading zero is a Swedish phone number)."""
+_AMOUNT_LIKE = re.compile(r"\d{1,3}(?:[ .,]\d{3})+[.,]\d{2}|\d+[.,]\d{2}")
+"""``45 272.26``, ``1.234.567,89``: an amount with decimals, not a phone number."""
+_POSTCODE_LIKE = re.compile(r"\d{4,5}-\d{3}")
+"""``8900-551`` (Portugal), ``49300-096`` (Brazil): a postal code, not a phone number."""
 
 
 def _parse_valid(value: str, region: str | None, possible: bool = True) -> bool | None:
@@ -341,13 +359,15 @@ def phone_nanp(value: str) -> bool | int:
 @validator("phone_national", regional=True)
 def phone_national(value: str, regions: tuple[str, ...] = ("US",)) -> bool | int:
     """A phone number written without a country code (``046 851 4339``, ``(47) 2779-8563``,
-    ``03.93.92.16.85``, ``699 656 240``): 7 to 15 digits, not shaped like a date or an IPv4
-    address, valid per libphonenumber in one of ``regions`` (True) or in another region (-1)."""
+    ``03.93.92.16.85``, ``699 656 240``, ``0612345678``): 7 to 15 digits, not shaped like a
+    date, an IPv4 address, an amount or a postal code, valid per libphonenumber in one of
+    ``regions`` (True) or in another region (-1)."""
     number = digits(value)
     if not 7 <= len(number) <= 15 or len(set(number)) <= 2:
         return False
     text = value.strip()
-    if _DATE_LIKE.fullmatch(text) or _IP_LIKE.fullmatch(text):
+    if (_DATE_LIKE.fullmatch(text) or _IP_LIKE.fullmatch(text) or _AMOUNT_LIKE.fullmatch(text)
+            or _POSTCODE_LIKE.fullmatch(text)):
         return False
     for region in regions:
         if _parse_valid(text, region, False):
