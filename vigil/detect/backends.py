@@ -113,7 +113,7 @@ class _Plan:
                     by_pattern[pattern] = len(self.words)
                     self.words.append(pattern)
                     self.forms.append(word_forms(word))
-                    self.stems.append(word.split()[0].lower() if word.isascii() else "")
+                    self.stems.append(word.split()[0].lower())
                 ids.append(by_pattern[pattern])
         self.word_rules: list[list[int]] = [[] for _ in self.words]
         for idx, ids in rule_words.items():
@@ -133,10 +133,34 @@ class _Plan:
     def unicode_word_ends(self, text: str, word_ends: dict[int, list[int]]) -> None:
         """Add the ends of the non-ASCII context words in ``text`` to ``word_ends``."""
         if self.unicode_words and not text.isascii():
+            low = text.lower()
+            aligned = len(low) == len(text)
             for w in self.unicode_words:
-                ends = [m.end() for m in self.word_regexes[w].finditer(text)]
+                ends = self.word_ends(w, text, low if aligned else None)
                 if ends:
                     word_ends.setdefault(w, []).extend(ends)
+
+    def word_ends(self, w: int, text: str, low: str | None) -> list[int]:
+        """The ends of context word ``w`` in ``text``. With ``low`` (``text.lower()``, when it
+        keeps every offset) the word regex is tried only where its stem occurs: its leading
+        lookbehinds defeat ``re``'s literal search, so a plain finditer tries every position
+        (about thirty times slower)."""
+        rx = self.word_regexes[w]
+        if low is None:
+            return [m.end() for m in rx.finditer(text)]
+        stem = self.stems[w]
+        ends: list[int] = []
+        last = 0
+        find, match = low.find, rx.match
+        i = find(stem)
+        while i >= 0:
+            if i >= last:
+                m = match(text, i)
+                if m is not None:
+                    last = m.end()
+                    ends.append(last)
+            i = find(stem, i + 1)
+        return ends
 
     def word_hints(self, word_ends: dict[int, list[int]]) -> dict[int, list[int]]:
         """Per context-required rule, the sorted ends of its context words (``word_ends``: the
@@ -301,13 +325,10 @@ class PythonBackend:
                 out.append((idx, m.start(), m.end(), vs, ve))
         word_ends = {}
         low = text.lower()
-        aligned = len(low) == len(text)  # lower() keeps offsets (not so for a few letters: İ)
-        for w, rx in enumerate(self.plan.word_regexes):
-            stem = self.plan.stems[w]
-            if aligned and stem:
-                ends = _ends_at_stems(rx, text, low, stem)
-            else:
-                ends = [m.end() for m in rx.finditer(text)]
+        if len(low) != len(text):
+            low = None  # lower() moved offsets (a few letters grow: İ)
+        for w in range(len(self.plan.words)):
+            ends = self.plan.word_ends(w, text, low)
             if ends:
                 word_ends[w] = ends
         hints = self.plan.word_hints(word_ends)
@@ -316,25 +337,6 @@ class PythonBackend:
             out.extend(self.plan.near_words(idx, self.rules[idx].regex.finditer(text),
                                             hints.get(idx, []), regions.get(idx, [])))
         return out
-
-
-def _ends_at_stems(rx: re.Pattern[str], text: str, low: str, stem: str) -> list[int]:
-    """``[m.end() for m in rx.finditer(text)]`` for a word regex whose every match starts with
-    ``stem`` (any case): the regex is tried only where ``low`` (``text.lower()``) holds the stem.
-    Its leading lookbehinds defeat ``re``'s literal search, so a plain finditer tries every
-    position (about thirty times slower)."""
-    ends: list[int] = []
-    last = 0
-    find, match = low.find, rx.match
-    i = find(stem)
-    while i >= 0:
-        if i >= last:
-            m = match(text, i)
-            if m is not None:
-                last = m.end()
-                ends.append(last)
-        i = find(stem, i + 1)
-    return ends
 
 
 def _cache_dir() -> Path:
