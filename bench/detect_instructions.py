@@ -1,0 +1,112 @@
+"""Detection cost in CPU instructions per byte, compared across git revisions.
+
+CPU time on the shared 2-core machines swings by a third from run to run, which hides a 10%
+regression. Instruction counts do not: this script runs the engine's scan loop under valgrind's
+callgrind, counting only inside the loop (``--toggle-collect=functools_reduce``: the loop is one
+``functools.reduce`` call), for each revision on the same documents of the bench's chat and code
+corpora. The first quarter of each sample is scanned before counting (lazy regexes, phone
+metadata); the marginal cost between two sample sizes is the per-byte figure, free of one-time
+costs.
+
+    .venv/bin/python bench/detect_instructions.py --rev bcf7fbf --rev HEAD
+
+Each revision is checked out in a temporary ``git worktree`` and imported from there (the
+installed vigil is hidden). Needs valgrind; about a minute per revision, kind and size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def child(root: str, corpus: str, mb: float) -> None:
+    """Scan ``mb`` MB of the pickled corpus with the vigil found under ``root``; print the bytes
+    and findings of the counted part."""
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+    sys.path.insert(0, root)
+    import vigil
+    from vigil.detect.engine import Engine
+
+    if not vigil.__file__.startswith(root):
+        raise SystemExit(f"imported {vigil.__file__}, not the tree under {root}")
+    docs = pickle.loads(Path(corpus).read_bytes())
+    sample, size = [], 0
+    for doc in docs:
+        sample.append(doc)
+        size += len(doc.encode())
+        if size >= mb * 1e6:
+            break
+    engine = Engine.load(b"k" * 32, backend="hyperscan", cache_dir=Path(root) / ".hs-cache")
+    warm = len(sample) // 4
+    for doc in sample[:warm]:
+        engine.scan(doc)
+    counted = sample[warm:]
+    findings = functools.reduce(lambda acc, doc: acc + len(engine.scan(doc)), counted, 0)
+    print(f"BYTES {sum(len(d.encode()) for d in counted)} FINDINGS {findings}")
+
+
+def count(root: Path, corpus: Path, mb: float) -> tuple[int, int, int]:
+    """(instructions, bytes, findings) of one counted scan."""
+    cmd = [sys.executable, __file__, "--child", str(root), str(corpus), str(mb)]
+    subprocess.run(cmd, check=True, capture_output=True)  # compile the Hyperscan cache first
+    with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                              "--toggle-collect=functools_reduce", f"--callgrind-out-file={out.name}", *cmd],
+                             check=True, capture_output=True, text=True)
+    collected = re.search(r"Collected : (\d+)", run.stderr)
+    counted = re.search(r"BYTES (\d+) FINDINGS (\d+)", run.stdout)
+    if collected is None or counted is None:
+        raise SystemExit(f"no count from callgrind:\n{run.stderr[-2000:]}")
+    return int(collected.group(1)), int(counted.group(1)), int(counted.group(2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rev", action="append", default=[], help="git revision (repeat); default HEAD")
+    parser.add_argument("--kind", action="append", choices=["chat", "code"], default=[])
+    parser.add_argument("--mb", type=float, nargs=2, default=[2.0, 4.0], help="the two sample sizes")
+    args = parser.parse_args(argv)
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed")
+    sys.path.insert(0, str(REPO / "bench"))
+    from detect_corpus import speed_corpus
+
+    with tempfile.TemporaryDirectory(prefix="vigil-instr-") as tmp:
+        work = Path(tmp)
+        corpora = {}
+        for kind in args.kind or ["chat", "code"]:
+            corpora[kind] = work / f"{kind}.pkl"
+            docs = [d.text for d in speed_corpus(kind, int(max(args.mb) * 1e6) + 1_000_000)]
+            corpora[kind].write_bytes(pickle.dumps(docs))
+        print("| revision | corpus | instructions (small / large sample) | counted bytes | findings | instructions per byte (marginal) |")
+        print("|---|---|---|---|---|---|")
+        for rev in args.rev or ["HEAD"]:
+            tree = work / f"tree-{len(list(work.iterdir()))}"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev],
+                           check=True, capture_output=True)
+            try:
+                for kind, corpus in corpora.items():
+                    small, large = (count(tree, corpus, mb) for mb in args.mb)
+                    per_byte = (large[0] - small[0]) / (large[1] - small[1])
+                    print(f"| {rev} | {kind} | {small[0] / 1e6:.1f} M / {large[0] / 1e6:.1f} M "
+                          f"| {small[1]:,} / {large[1]:,} | {small[2]} / {large[2]} | {per_byte:.0f} |", flush=True)
+            finally:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
+                               check=False, capture_output=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    else:
+        main()
