@@ -129,6 +129,9 @@ class _Plan:
                             max((self.reach[i][1] for i in rules_), default=0))
                            for rules_ in self.word_rules]
         self.word_cell_only = [all(i in self.cell_only for i in rules_) for rules_ in self.word_rules]
+        self.groups, self.group_of, self.word_group = _rule_groups(
+            [idx for idx in self.gated if idx not in self.cell_only],
+            [[i for i in rules_ if i not in self.cell_only] for rules_ in self.word_rules])
 
     def unicode_word_ends(self, text: str, word_ends: dict[int, list[int]]) -> None:
         """Add the ends of the non-ASCII context words in ``text`` to ``word_ends``."""
@@ -235,6 +238,36 @@ class _Plan:
             if i < count and ends[i] <= ve + after:
                 out.append((idx, m.start(), m.end(), vs, ve))
         return out
+
+
+def _rule_groups(loose: list[int], word_rules: list[list[int]]) -> tuple[list[list[int]], dict[int, int], list[int]]:
+    """The context-required rules (``loose``, not cell-only) in groups that share no context
+    word: the groups, each rule's group, each word's group (-1 for a word of cell-only rules).
+    A word's neighbourhood is scanned with its own group's database only: ``mobile`` brings the
+    three phone patterns, not the broad ``basic-auth-credentials`` one, which fires on every
+    long word."""
+    parent = {idx: idx for idx in loose}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for rules_ in word_rules:
+        for i in rules_[1:]:
+            parent[root(i)] = root(rules_[0])
+    roots: dict[int, int] = {}
+    groups: list[list[int]] = []
+    group_of: dict[int, int] = {}
+    for idx in loose:
+        g = roots.setdefault(root(idx), len(groups))
+        if g == len(groups):
+            groups.append([])
+        groups[g].append(idx)
+        group_of[idx] = g
+    word_group = [group_of[rules_[0]] if rules_ else -1 for rules_ in word_rules]
+    return groups, group_of, word_group
 
 
 def _trigger_words(hotwords: Iterable[str]) -> tuple[list[str], int]:
@@ -364,12 +397,14 @@ class HyperscanBackend:
         self._shift = {idx: rule.hs_end_shift for idx, rule in enumerate(rules)}
 
         cache_dir = cache_dir or _cache_dir()
+        self._digest = rules_digest(rules)
         self.db = self._load_or_compile(cache_dir, *self._expressions())
-        loose = [idx for idx in self.plan.gated if idx not in self.plan.cell_only]
         cells = sorted(self.plan.cell_only)
-        # Cell rules match almost any token: they get their own database, scanned only over the
-        # tables whose header names them.
-        self.gated_db = self._load_or_compile(cache_dir, *self._rule_expressions(loose)) if loose else None
+        # One small database per group of context-required rules (``_rule_groups``), scanned
+        # only around its own words. Cell rules match almost any token: they get their own
+        # database, scanned only over the tables whose header names them.
+        self.gated_dbs = [self._load_or_compile(cache_dir, *self._rule_expressions(group))
+                          for group in self.plan.groups]
         self.cell_db = self._load_or_compile(cache_dir, *self._rule_expressions(cells)) if cells else None
 
     # ------------------------------------------------------------------ compile / cache
@@ -399,7 +434,7 @@ class HyperscanBackend:
     def _load_or_compile(self, cache_dir: Path, expressions: list[bytes], ids: list[int],
                          flags: list[int]):  # noqa: ANN202 - hyperscan.Database
         version = getattr(_hs, "__version__", "0")
-        blob = repr((rules_digest(self.rules), expressions, ids, flags, version)).encode()
+        blob = repr((self._digest, expressions, ids, flags, version)).encode()
         path = cache_dir / f"hs-{hashlib.sha256(blob).hexdigest()[:40]}.db"
         try:
             db = _hs.loadb(path.read_bytes(), _hs.HS_MODE_BLOCK)
@@ -475,20 +510,25 @@ class HyperscanBackend:
         plan = self.plan
         n = len(text)
         regions = plan.regions(structure, offset, n, word_ends)
-        word_reach, word_cell_only = plan.word_reach, plan.word_cell_only
-        spans: list[tuple[int, int]] = []
+        word_reach, word_group = plan.word_reach, plan.word_group
+        spans: dict[int, list[tuple[int, int]]] = {}  # group -> spans to scan with its database
         for w, ends in word_ends.items():
-            if not word_cell_only[w]:
+            g = word_group[w]
+            if g >= 0:
                 before, after = word_reach[w]
-                spans += [(e - before, e + after) for e in ends]
+                spans.setdefault(g, []).extend([(e - before, e + after) for e in ends])
         cell_spans: list[tuple[int, int]] = []
         if regions:
-            cell_only = plan.cell_only
+            cell_only, group_of = plan.cell_only, plan.group_of
             for idx, rs in regions.items():
-                (cell_spans if idx in cell_only else spans).extend((lo - PAD, hi + PAD) for lo, hi in rs)
+                padded = [(lo - PAD, hi + PAD) for lo, hi in rs]
+                if idx in cell_only:
+                    cell_spans.extend(padded)
+                else:
+                    spans.setdefault(group_of[idx], []).extend(padded)
         events: list[int] = []
-        if self.gated_db is not None and spans:
-            _scan_spans(self.gated_db, data, spans, n, events)
+        for g, group_spans in spans.items():
+            _scan_spans(self.gated_dbs[g], data, group_spans, n, events)
         if self.cell_db is not None and cell_spans:
             _scan_spans(self.cell_db, data, cell_spans, n, events)
         if not events:
