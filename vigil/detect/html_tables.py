@@ -97,7 +97,10 @@ class HtmlTables:
 
     @classmethod
     def of(cls, text: str) -> "HtmlTables | None":
-        """The tables of ``text``, or None when it has no table cell tag (one regex search)."""
+        """The tables of ``text``, or None when it has no table cell tag. The case-insensitive
+        regex reads every character; the substring tests in front of it do not."""
+        if "<t" not in text and "<T" not in text:
+            return None
         return cls(text) if _HINT.search(text) is not None else None
 
     def cell(self, vs: int, ve: int) -> tuple[tuple[int, int], str, str | None] | None:

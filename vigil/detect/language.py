@@ -37,13 +37,15 @@ _SCRIPTS = ((re.compile(r"[\u3040-\u30ff]"), ("JP",)), (re.compile(r"[\uac00-\ud
             (re.compile(r"[\u0370-\u03ff]"), ("GR", "CY")), (re.compile(r"[\u0900-\u097f]"), ("IN",)),
             (re.compile(r"[\u0590-\u05ff]"), ("IL",)), (re.compile(r"[\u0e00-\u0e7f]"), ("TH",)),
             (re.compile(r"[\u0600-\u06ff]"), ("SA", "AE", "EG")))
+_ANY_SCRIPT = re.compile("[" + "".join(rx.pattern[1:-1] for rx, _ in _SCRIPTS) + "]")
+"""One search for a letter of any of those scripts: most non-ASCII text is Latin with accents."""
 
 
 def document_regions(text: str) -> tuple[str, ...]:
     """Regions of the document's language when it is clear, else ``()``. English gives none:
     its regions are the configured ones."""
     sample = text[:SAMPLE_CHARS]
-    if not sample.isascii():
+    if not sample.isascii() and _ANY_SCRIPT.search(sample) is not None:
         for rx, regions in _SCRIPTS:
             if rx.search(sample):
                 return regions
