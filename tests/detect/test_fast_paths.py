@@ -36,3 +36,22 @@ def test_a_key_body_of_filler_is_a_placeholder_and_a_random_one_is_not() -> None
     body = "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC7" * 20
     assert is_placeholder("-----BEGIN PRIVATE KEY-----\n" + body[:500] + "A" * 24 + body[500:])
     assert not is_placeholder("-----BEGIN PRIVATE KEY-----\n" + body)
+
+
+def _keep_last_by_list(value: str, pattern: "re.Pattern[str]", keep: int) -> str:
+    positions = [m.start() for m in pattern.finditer(value)]
+    if len(positions) <= keep:
+        return value
+    cut = positions[-keep] if keep else len(value)
+    return pattern.sub("*", value[:cut]) + value[cut:]
+
+
+def test_masks_keep_the_same_characters_as_the_list_of_every_position() -> None:
+    from vigil.detect import masking
+
+    rng = random.Random(3)
+    for _ in range(5_000):
+        value = "".join(rng.choice("ab1 2_-é٣x") for _ in range(rng.randint(0, 30)))
+        for pattern in (masking._DIGIT, masking._ALNUM_ANY):
+            for keep in range(5):
+                assert masking._keep_last(value, pattern, keep) == _keep_last_by_list(value, pattern, keep)

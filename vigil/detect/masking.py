@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from itertools import islice
 from typing import Callable
 
 _DIGIT = re.compile(r"[0-9]")
@@ -22,11 +23,15 @@ _ELLIPSIS = "…"
 
 
 def _keep_last(value: str, pattern: re.Pattern[str], keep: int) -> str:
-    """Every character of ``pattern`` replaced by ``*`` except the last ``keep`` of them."""
-    positions = [m.start() for m in pattern.finditer(value)]
-    if len(positions) <= keep:
+    """Every character of ``pattern`` (a one-character class) replaced by ``*`` except the last
+    ``keep`` of them. The last ones are the first ones of the reversed value: a PEM body has a
+    thousand characters to hide and three to keep."""
+    if not keep:
+        return pattern.sub("*", value)
+    last = list(islice(pattern.finditer(value[::-1]), keep + 1))
+    if len(last) <= keep:
         return value
-    cut = positions[-keep] if keep else len(value)
+    cut = len(value) - 1 - last[keep - 1].start()
     return pattern.sub("*", value[:cut]) + value[cut:]
 
 

@@ -51,8 +51,8 @@ _HEADER_CELL = re.compile(
 _SEPARATOR_CELL = re.compile(r":?[-=]{2,}:?")
 _BORDER = re.compile(r"[ \t]*\+?[-=]{2,}(?:\+[-=]{2,})+\+?[ \t]*\r?")
 """A psql separator (``----+----``) or a console table border (``+----+----+``)."""
-_INSERT_WORDS = ("INSERT", "insert", "Insert", "REPLACE", "replace")
-_SQL_HEAD_WORDS = _INSERT_WORDS + ("COPY", "copy", "CREATE", "create", "Create")
+_INSERT_WORDS = re.compile("INSERT|insert|Insert|REPLACE|replace")
+_SQL_HEAD_WORDS = re.compile(_INSERT_WORDS.pattern + "|COPY|copy|CREATE|create|Create")
 _SQL_TUPLE_LINE = re.compile(r"[ \t]*(?:VALUES|values)?[ \t]*,?[ \t]*\(")
 _SQL_COLUMN_DEF = re.compile(
     r"[ \t]*[`\"\[]?[\w$]{1,64}[`\"\]]?[ \t]+(?i:(?:big|small|tiny|medium)?int(?:eger)?|serial|bigserial|text|"
@@ -61,8 +61,8 @@ _SQL_COLUMN_DEF = re.compile(
 """A column definition line of a ``CREATE TABLE`` written one column a line."""
 
 
-def _has_keyword(text: str, start: int, end: int, words: tuple[str, ...]) -> bool:
-    return any(text.find(w, start, end) >= 0 for w in words)
+def _has_keyword(text: str, start: int, end: int, words: re.Pattern[str]) -> bool:
+    return words.search(text, start, end) is not None
 
 
 _HEADING = object()
