@@ -9,6 +9,7 @@ metadata); the marginal cost between two sample sizes is the per-byte figure, fr
 costs.
 
     .venv/bin/python bench/detect_instructions.py --rev bcf7fbf --rev HEAD
+    .venv/bin/python bench/detect_instructions.py --steady 1.5 --rev bcf7fbf --rev HEAD
 
 Each revision is checked out in a temporary ``git worktree`` and imported from there (the
 installed vigil is hidden). Needs valgrind; about a minute per revision, kind and size.
@@ -29,9 +30,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def child(root: str, corpus: str, mb: float) -> None:
+def child(root: str, corpus: str, mb: float, steady: bool = False) -> None:
     """Scan ``mb`` MB of the pickled corpus with the vigil found under ``root``; print the bytes
-    and findings of the counted part."""
+    and findings of the counted part. ``steady``: scan the whole sample once first and count a
+    second pass with the engine's verdict cache emptied -- what a long scan costs once every
+    phone-metadata pattern its numbers need is compiled (libphonenumber compiles a region's
+    patterns on first use, once per process)."""
     sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
     sys.path.insert(0, root)
     import vigil
@@ -48,16 +52,18 @@ def child(root: str, corpus: str, mb: float) -> None:
             break
     engine = Engine.load(b"k" * 32, backend="hyperscan", cache_dir=Path(root) / ".hs-cache")
     warm = len(sample) // 4
-    for doc in sample[:warm]:
+    for doc in sample if steady else sample[:warm]:
         engine.scan(doc)
-    counted = sample[warm:]
+    if steady:
+        engine._verdicts.clear()
+    counted = sample if steady else sample[warm:]
     findings = functools.reduce(lambda acc, doc: acc + len(engine.scan(doc)), counted, 0)
     print(f"BYTES {sum(len(d.encode()) for d in counted)} FINDINGS {findings}")
 
 
-def count(root: Path, corpus: Path, mb: float) -> tuple[int, int, int]:
+def count(root: Path, corpus: Path, mb: float, steady: bool = False) -> tuple[int, int, int]:
     """(instructions, bytes, findings) of one counted scan."""
-    cmd = [sys.executable, __file__, "--child", str(root), str(corpus), str(mb)]
+    cmd = [sys.executable, __file__, "--child", str(root), str(corpus), str(mb)] + (["--steady"] if steady else [])
     subprocess.run(cmd, check=True, capture_output=True)  # compile the Hyperscan cache first
     with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
         run = subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
@@ -75,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rev", action="append", default=[], help="git revision (repeat); default HEAD")
     parser.add_argument("--kind", action="append", choices=["chat", "code"], default=[])
     parser.add_argument("--mb", type=float, nargs=2, default=[2.0, 4.0], help="the two sample sizes")
+    parser.add_argument("--steady", type=float, metavar="MB", default=None,
+                        help="instead: count a second pass over one sample of MB (see child())")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
@@ -86,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         corpora = {}
         for kind in args.kind or ["chat", "code"]:
             corpora[kind] = work / f"{kind}.pkl"
-            docs = [d.text for d in speed_corpus(kind, int(max(args.mb) * 1e6) + 1_000_000)]
+            docs = [d.text for d in speed_corpus(kind, int(max(args.steady or 0, *args.mb) * 1e6) + 1_000_000)]
             corpora[kind].write_bytes(pickle.dumps(docs))
         print("| revision | corpus | instructions (small / large sample) | counted bytes | findings | instructions per byte (marginal) |")
         print("|---|---|---|---|---|---|")
@@ -96,6 +104,11 @@ def main(argv: list[str] | None = None) -> None:
                            check=True, capture_output=True)
             try:
                 for kind, corpus in corpora.items():
+                    if args.steady:
+                        instr, size, found = count(tree, corpus, args.steady, steady=True)
+                        print(f"| {rev} | {kind} | {instr / 1e6:.1f} M (second pass) | {size:,} | {found} "
+                              f"| {instr / size:.0f} |", flush=True)
+                        continue
                     small, large = (count(tree, corpus, mb) for mb in args.mb)
                     per_byte = (large[0] - small[0]) / (large[1] - small[1])
                     print(f"| {rev} | {kind} | {small[0] / 1e6:.1f} M / {large[0] / 1e6:.1f} M "
@@ -107,6 +120,6 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+        child(sys.argv[2], sys.argv[3], float(sys.argv[4]), steady="--steady" in sys.argv[5:])
     else:
         main()
