@@ -55,3 +55,28 @@ def test_masks_keep_the_same_characters_as_the_list_of_every_position() -> None:
         for pattern in (masking._DIGIT, masking._ALNUM_ANY):
             for keep in range(5):
                 assert masking._keep_last(value, pattern, keep) == _keep_last_by_list(value, pattern, keep)
+
+
+def test_rules_that_share_a_context_word_share_a_database() -> None:
+    from vigil.detect.backends import _rule_groups
+
+    # rules 1 and 2 share word 0, rule 2 and 3 share word 1, rule 4 stands alone, word 3 has
+    # only a cell rule (not in ``loose``)
+    groups, group_of, word_group = _rule_groups([1, 2, 3, 4], [[1, 2], [2, 3], [4], []])
+    assert sorted(map(sorted, groups)) == [[1, 2, 3], [4]]
+    assert group_of[1] == group_of[2] == group_of[3] != group_of[4]
+    assert word_group == [group_of[1], group_of[1], group_of[4], -1]
+
+
+def test_each_group_database_holds_only_its_own_rules() -> None:
+    from vigil.detect.backends import HyperscanBackend
+    from vigil.detect.rules import load_builtin_rules
+
+    rules = load_builtin_rules()
+    backend = HyperscanBackend(rules)
+    plan = backend.plan
+    assert len(backend.gated_dbs) == len(plan.groups) > 1
+    phone = {i for i, r in enumerate(rules) if r.id.startswith("phone-number-national")}
+    basic = next(i for i, r in enumerate(rules) if r.id == "basic-auth-credentials")
+    assert len({plan.group_of[i] for i in phone}) == 1
+    assert plan.group_of[basic] not in {plan.group_of[i] for i in phone}

@@ -16,9 +16,10 @@ few candidates that need them (``vigil.detect.engine``), the same way for both b
 pass over the text (one byte per character) with every direct rule (prefilter mode, so Hyperscan
 over-reports but never misses) and the context words of context-required rules (exact mode) in
 one database, then runs the Python regex only in merged windows around the reported positions
-(``_confirm``). Context-required rules have a second, small database (their digit-class
-patterns would slow the main pass down by half): it scans only the merged neighbourhoods
-``[w - after - max_span - PAD, w + before + max_span + PAD]`` of their word ends, which hold
+(``_confirm``). Context-required rules have small databases of their own (their digit-class
+patterns would slow the main pass down by half), one per group of rules that share context
+words (``_rule_groups``): each scans only the merged neighbourhoods
+``[w - after - max_span - PAD, w + before + max_span + PAD]`` of its own words' ends, which hold
 every match that can pass the word test, and its events are confirmed the same way.
 Why the windows give the same matches as a whole-text pass:
 
