@@ -80,3 +80,34 @@ def test_each_group_database_holds_only_its_own_rules() -> None:
     basic = next(i for i, r in enumerate(rules) if r.id == "basic-auth-credentials")
     assert len({plan.group_of[i] for i in phone}) == 1
     assert plan.group_of[basic] not in {plan.group_of[i] for i in phone}
+
+
+@pytest.mark.parametrize("rule_id", ["secret-assignment", "azure-storage-key-assignment", "password-assignment"])
+def test_led_search_finds_what_finditer_finds(rule_id: str) -> None:
+    from vigil.detect.backends import _led_matches
+    from vigil.detect.rules import load_builtin_rules
+
+    rule = next(r for r in load_builtin_rules() if r.id == rule_id)
+    assert rule.lead_regex is not None
+    rng = random.Random(rule_id)
+    pieces = ["x", "_", ".", "-", " ", "\n", "=", ": ", "\"", "'", "\\\"", "Key", "key", "SECRET", "secret_",
+              "api_key", "client_secret", "azure", "Storage", "account", "accountKey", "blob", "password",
+              "pass", "pw", "DB_PASSWORD", "${", "Zx7R4mT1yW9eL3cB6aH0sD5fG2kN8pQ4", "q8Yt3LmZ0a",
+              "A" * 43, "b/c+" * 22, "==", "7ab", *rule.examples.get("positive", [])]
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 60)))
+        for _ in range(5):
+            lo = rng.randint(0, len(text))
+            hi = rng.randint(lo, len(text))
+            expected = [m.span() for m in rule.regex.finditer(text, lo, hi)]
+            assert [m.span() for m in _led_matches(rule.regex, rule.lead_regex, rule.lead_reach, text, lo, hi)] \
+                == expected, (text, lo, hi)
+
+
+def test_a_lead_that_misses_an_example_is_refused() -> None:
+    from vigil.detect.rules import Rule, RuleError
+
+    with pytest.raises(RuleError, match="lead does not start within lead_reach"):
+        Rule.from_dict({"id": "t", "infotype": "T", "pattern": "[a-z_]{0,30}?token=(?P<value>[0-9]{4})",
+                        "lead": "token", "lead_reach": 3,
+                        "examples": {"positive": ["my_long_name_token=1234"]}})

@@ -396,6 +396,8 @@ class HyperscanBackend:
         self.python = PythonBackend(rules)
         self._reach = {idx: _reach(rule) for idx, rule in enumerate(rules)}
         self._shift = {idx: rule.hs_end_shift for idx, rule in enumerate(rules)}
+        self._lead = {idx: (rule.lead_regex, rule.lead_reach) for idx, rule in enumerate(rules)
+                      if rule.lead_regex is not None}
 
         cache_dir = cache_dir or _cache_dir()
         self._digest = rules_digest(rules)
@@ -495,7 +497,8 @@ class HyperscanBackend:
                 shift = self._shift[event_id]
                 positions = [(e & 0xFFFFFFFF) - shift for e in events[i:j]]
                 before, after = self._reach[event_id]
-                for m in _confirm(self.rules[event_id].regex, before, after, positions, text, n):
+                for m in _confirm(self.rules[event_id].regex, before, after, positions, text, n,
+                                  self._lead.get(event_id)):
                     vs, ve = _value_span(m)
                     out.append((event_id, m.start(), m.end(), vs, ve))
             i = j
@@ -549,7 +552,7 @@ class HyperscanBackend:
                 shift = self._shift[idx]
                 positions = sorted({(e & 0xFFFFFFFF) - shift for e in events[i:j]})
                 before, after = self._reach[idx]
-                found = _confirm(self.rules[idx].regex, before, after, positions, text, n)
+                found = _confirm(self.rules[idx].regex, before, after, positions, text, n, self._lead.get(idx))
                 out.extend(plan.near_words(idx, found, ends, rs))
             i = j
         return out
@@ -594,9 +597,30 @@ def _reach(rule: Rule) -> tuple[int, int]:
     return rule.max_span + PAD, rule.max_span + PAD
 
 
+def _led_matches(regex: re.Pattern[str], lead: re.Pattern[str], reach: int, text: str, lo: int,
+                 hi: int) -> Iterable[re.Match[str]]:
+    """``regex.finditer(text, lo, hi)`` for a rule whose every match holds a ``lead`` match
+    starting at most ``reach`` characters after its own start (``Rule.lead``). The leftmost
+    match at or after ``pos`` then starts no earlier than ``reach`` before the first lead
+    occurrence at or after ``pos``, so each search starts there instead of at every position
+    (a key-value rule's lazy identifier prefix made ``sre`` try 30 lengths at each of ~300)."""
+    pos = lo
+    while pos < hi:
+        k = lead.search(text, pos, hi)
+        if k is None:
+            return
+        start = k.start() - reach
+        m = regex.search(text, start if start > pos else pos, hi)
+        if m is None:
+            return
+        yield m
+        pos = m.end()  # lead rules never match the empty string (checked when they load)
+
+
 def _confirm(regex: re.Pattern[str], before: int, after: int, positions: list[int], text: str,
-             n: int) -> list[re.Match[str]]:
-    """``regex.finditer(text)`` matches that contain one of the (sorted) reported positions."""
+             n: int, lead: tuple[re.Pattern[str], int] | None = None) -> list[re.Match[str]]:
+    """``regex.finditer(text)`` matches that contain one of the (sorted) reported positions
+    (``lead``: the rule's lead regex and reach, see ``_led_matches``)."""
     out: list[re.Match[str]] = []
     k, count = 0, len(positions)
     while k < count:
@@ -607,7 +631,9 @@ def _confirm(regex: re.Pattern[str], before: int, after: int, positions: list[in
             hi = positions[k] + after
             k += 1
         window = positions[first:k]
-        for m in regex.finditer(text, max(lo, 0), min(hi, n)):
+        found = (regex.finditer(text, max(lo, 0), min(hi, n)) if lead is None
+                 else _led_matches(regex, lead[0], lead[1], text, max(lo, 0), min(hi, n)))
+        for m in found:
             s, e = m.span()
             at = bisect.bisect_right(window, s)  # first position > s
             if at < len(window) and window[at] <= e:

@@ -40,7 +40,7 @@ _RULE_KEYS = {
     "hotword_boost", "missing_hotword", "anti_context", "anti_context_window",
     "anti_context_penalty", "placeholders", "allowlist", "mask", "mask_prefix", "normalize",
     "pair", "examples", "min_likelihood", "min_length", "anchor_reach", "test_code_penalty",
-    "scope", "extra_context", "not_before", "not_after",
+    "scope", "extra_context", "not_before", "not_after", "lead", "lead_reach",
 }
 SCOPES = ("text", "cell")
 """``text``: a match anywhere; ``cell``: only a whole table cell under a header with a context word."""
@@ -285,6 +285,8 @@ class Rule:
     extra_context: tuple["ContextAdjust", ...] = ()
     not_before: str | None = None
     not_after: str | None = None
+    lead: str | None = None
+    lead_reach: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)
     # Compiled/derived (not YAML):
     regex: re.Pattern[str] = field(init=False, repr=False)
@@ -298,6 +300,7 @@ class Rule:
     anti_context_set: "WordSet | None" = field(init=False, default=None, repr=False)
     not_before_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
     not_after_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
+    lead_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
     extra_validator: Any = field(default=None, repr=False)
 
     @classmethod
@@ -353,6 +356,8 @@ class Rule:
                                     for item in (data.get("extra_context") or ())),
                 not_before=data.get("not_before"),
                 not_after=data.get("not_after"),
+                lead=data.get("lead"),
+                lead_reach=int(data.get("lead_reach", 0)),
                 examples={k: list(v or []) for k, v in (data.get("examples") or {}).items()},
             )
         except (TypeError, ValueError) as exc:
@@ -413,6 +418,10 @@ class Rule:
             except re.error as exc:
                 raise RuleError(f"rule {rid}: bad {key} regex: {exc}") from None
             setattr(self, f"{key}_regex", compiled)
+        if self.lead is not None:
+            self._compile_lead(flags)
+        elif self.lead_reach:
+            raise RuleError(f"rule {rid}: lead_reach needs a lead")
         extra_words = [w for adjust in self.extra_context for w in adjust.words]
         for word in (*self.hotwords, *self.anti_context, *extra_words):
             word = str(word).strip()
@@ -433,6 +442,29 @@ class Rule:
         if self.pair is not None:
             if not isinstance(self.pair, dict) or "rule" not in self.pair:
                 raise RuleError(f"rule {rid}: pair must be a mapping with 'rule' (and 'window')")
+
+    def _compile_lead(self, flags: int) -> None:
+        """``lead``: a regex that every match holds, starting at most ``lead_reach`` characters
+        after the match start (the key word of a ``key = value`` rule after its identifier
+        prefix). Confirmation then searches from ``lead_reach`` before each lead occurrence
+        instead of trying every position of its window (``backends._led_matches``). Checked on
+        the rule's positive examples."""
+        rid = self.id
+        try:
+            lead = re.compile(self.lead, flags)
+        except re.error as exc:
+            raise RuleError(f"rule {rid}: bad lead: {exc}") from None
+        if not 0 <= self.lead_reach <= self.max_span:
+            raise RuleError(f"rule {rid}: lead_reach must be between 0 and the pattern's length")
+        if _sre_parse.parse(self.pattern, flags).getwidth()[0] == 0:
+            raise RuleError(f"rule {rid}: a rule with a lead must not match the empty string")
+        for example in self.examples.get("positive", []):
+            for m in self.regex.finditer(example):
+                k = lead.search(example, m.start(), m.end())
+                if k is None or k.start() > m.start() + self.lead_reach:
+                    raise RuleError(f"rule {rid}: lead does not start within lead_reach of the "
+                                    f"match {m.group()!r} in example {example!r}")
+        self.lead_regex = lead
 
     @property
     def context_required(self) -> bool:
