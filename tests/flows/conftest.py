@@ -1,29 +1,14 @@
-"""Prefect settings for the flow tests; the only place in the suite where Prefect starts.
+"""Fixtures for the flow tests: a quiet shutdown of Prefect's temporary server, and a real
+Prefect server for the tests that deploy prefect.yaml and run a worker.
 
-PREFECT_HOME is a reusable folder next to this file (it ignores itself in git), so the SQLite
-schema is migrated once per machine; the first flow call of the session starts Prefect's
-temporary local server and later calls reuse it.
+Prefect's settings for the whole suite (PREFECT_HOME, startup timeout, logging) are in
+tests/conftest.py: Prefect reads them when it is first imported, before this file is loaded.
 """
 
-import os
+import logging
 import pathlib
 
-_HOME = pathlib.Path(__file__).parent / ".prefect-test"
-_HOME.mkdir(exist_ok=True)
-(_HOME / ".gitignore").write_text("*\n")
-
-os.environ["PREFECT_HOME"] = str(_HOME)
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-os.environ.setdefault("PREFECT_TASKS_DEFAULT_NO_CACHE", "true")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "vigil")  # vigil.* lines in flow run logs
-os.environ.pop("PREFECT_API_URL", None)
-
-
-import logging  # noqa: E402
-
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(autouse=True, scope="session")

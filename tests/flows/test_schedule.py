@@ -31,7 +31,7 @@ from vigil.local_prefect import parse_time as _ts
 from vigil.local_prefect import wait_for as _wait
 from vigil.simulator import SimulatorServer, SyntheticOrg, build_app, default_key
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.waits]  # paced by the schedule's interval and a low rpm
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOYMENT = "forward-scan"

@@ -31,7 +31,7 @@ from vigil.local_prefect import parse_time, wait_for
 from vigil.simulator import SimulatorServer, SyntheticOrg, build_app, default_key
 from vigil.synth import values
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.waits]  # paced by the watch interval
 
 SEED = 47
 WATCH = "forward-scan/watch"  # flow name / deployment name

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from vigil.scan.budget import FileTokenBucket, SharedRateLimiter
 from vigil.simulator import SimulatorServer, SyntheticOrg, build_app, default_key
 from vigil.simulator.chaos import Chaos
@@ -49,6 +51,7 @@ def test_the_limiter_waits_for_the_shared_bucket(tmp_path):
     assert slept and abs(sum(slept) - 1 / bucket.rate) < 0.05  # one token, at a little under 2/s
 
 
+@pytest.mark.waits  # paced by the 240 rpm budget
 def test_two_concurrent_scans_stay_within_one_budget(tmp_path):
     """A forward and a historical scan, two processes, one org at 240 rpm: per rolling 5 s the
     simulator sees at most what one budget allows (4/s plus the burst)."""
