@@ -51,6 +51,7 @@ def test_env_is_the_stacks_own(tmp_path, monkeypatch):
     assert env["PREFECT_API_URL"] == "http://127.0.0.1:4321/api" and "PREFECT_PROFILE" not in env
     assert env["PREFECT_HOME"] == str(tmp_path / "home") and env["VIGIL_X"] == "1"
     assert env["PREFECT_WORKER_QUERY_SECONDS"] == "1"
+    assert env["PREFECT_SERVER_LOG_RETRYABLE_ERRORS"] == "true"  # the cause of a 503 in server.log
     assert "PREFECT_WORKER_QUERY_SECONDS" not in prefect_env(tmp_path / "home", 4321)
 
 

@@ -98,6 +98,9 @@ def prefect_env(home: Path, port: int, *, fast_loops: bool = False,
         PREFECT_SERVER_UI_ENABLED="false",
         PREFECT_TASKS_DEFAULT_NO_CACHE="true",
         PREFECT_LOGGING_LEVEL="INFO",
+        # the server logs the error behind each 503 it answers ("database is locked"), which it
+        # leaves out by default: the stack's server.log then shows why a request was refused
+        PREFECT_SERVER_LOG_RETRYABLE_ERRORS="true",
     )
     if fast_loops:
         env.update(FAST_LOOPS)
