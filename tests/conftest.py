@@ -14,8 +14,10 @@ which takes longer than that on a loaded machine.
 ``make test`` runs pytest with ``-n 2 --dist loadgroup`` (pytest-xdist), and every test is put
 in one of two xdist groups, each run serially by one worker: ``waits``, the tests marked
 ``@pytest.mark.waits`` (their wall time is set by the clock: a real outage, a scheduler's
-interval, a request budget), and ``works``, all the others. A CPU-bound test then shares the two
-cores only with tests that are mostly waiting. With ``-n 0`` the groups do nothing.
+interval, a request budget) followed by those marked ``@pytest.mark.late``, and ``works``, all
+the others. A CPU-bound test then shares the two cores only with tests that are mostly waiting,
+except for the ``late`` ones: these start after several minutes of waiting, when the first
+stream is long past the README walkthrough. With ``-n 0`` the groups do nothing.
 """
 
 from __future__ import annotations
@@ -43,11 +45,13 @@ WAITS, WORKS = "waits", "works"
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test in the ``waits`` or the ``works`` xdist group."""
+    """Every test in the ``waits`` or the ``works`` xdist group; ``late`` tests last."""
     if not config.pluginmanager.hasplugin("xdist"):
         return
+    items.sort(key=lambda item: item.get_closest_marker("late") is not None)  # stable
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(WAITS if item.get_closest_marker("waits") else WORKS))
+        second = item.get_closest_marker("waits") or item.get_closest_marker("late")
+        item.add_marker(pytest.mark.xdist_group(WAITS if second else WORKS))
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is off (-p no:xdist)

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
+@pytest.mark.late  # after the waits tests: well apart from the README walkthrough (docs/testing.md)
 def test_the_demo_runs_and_writes_the_report(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "PREFECT_", "ANTHROPIC_"))}
     env.update(HOME=str(tmp_path), PREFECT_HOME=str(tmp_path / "prefect"), TMPDIR=str(tmp_path))

@@ -1,9 +1,14 @@
 """A local Prefect stack for tests and benchmarks: a real server, the repository's deployments,
 a real worker, on loopback.
 
-Everything goes through the ``prefect`` CLI (server, work pool, deploy, worker) and the
-server's REST API (health, deployments, flow runs), never through Prefect's Python API, so this
-module does not import Prefect and lives in the Prefect-free package.
+Everything goes through the ``prefect`` CLI (server, work pool, deploy, schedules, worker,
+delete) and the server's REST API (health, reading deployments and flow runs), never through
+Prefect's Python API, so this module does not import Prefect and lives in the Prefect-free
+package. Every change goes through the CLI: the server answers a change with 503 when its SQLite
+database is locked, which happens now and then while its own services write, and Prefect's client
+in the CLI retries a 503 (``PREFECT_CLIENT_MAX_RETRIES`` times); this module's REST client is plain
+httpx, without retries, and only reads, which SQLite (in WAL mode) does not hold up for a
+writer.
 
     with LocalPrefect(workdir, repo=REPO, fast_loops=True) as stack:   # server up and healthy
         deployment = stack.deploy("watch", interval=10, parameters={"config_path": str(config)})
@@ -93,6 +98,9 @@ def prefect_env(home: Path, port: int, *, fast_loops: bool = False,
         PREFECT_SERVER_UI_ENABLED="false",
         PREFECT_TASKS_DEFAULT_NO_CACHE="true",
         PREFECT_LOGGING_LEVEL="INFO",
+        # the server logs the error behind each 503 it answers ("database is locked"), which it
+        # leaves out by default: the stack's server.log then shows why a request was refused
+        PREFECT_SERVER_LOG_RETRYABLE_ERRORS="true",
     )
     if fast_loops:
         env.update(FAST_LOOPS)
@@ -368,8 +376,14 @@ class LocalPrefect:
                 self.cli("deployment", "schedule", "resume", name, schedule["id"])
 
     def delete(self, deployment: Deployment) -> None:
-        """Delete the deployment (the server drops its runs still scheduled)."""
-        self.client.delete(f"/deployments/{deployment.id}").raise_for_status()
+        """Delete the deployment (the server drops its runs still scheduled):
+        ``prefect deployment delete --id ID``, whose client retries the server's 503s.
+
+        The server deletes in one deferred SQLite transaction that reads the deployment first, then
+        writes; when another connection (the scheduler adding runs, a worker polling) commits in
+        between, SQLite refuses the write at once ("database is locked", no busy wait) and the
+        server answers 503, meant to be retried."""
+        self.cli("--no-prompt", "deployment", "delete", "--id", deployment.id)
 
     def start_worker(self, pool: str, env: Mapping[str, str] | None = None, name: str | None = None) -> str:
         """Start ``prefect worker start --pool POOL`` from the repository root with ``env`` added
