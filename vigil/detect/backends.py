@@ -129,7 +129,6 @@ class _Plan:
         self.word_reach = [(max((self.reach[i][0] for i in rules_), default=0),
                             max((self.reach[i][1] for i in rules_), default=0))
                            for rules_ in self.word_rules]
-        self.word_cell_only = [all(i in self.cell_only for i in rules_) for rules_ in self.word_rules]
         self.groups, self.group_of, self.word_group = _rule_groups(
             [idx for idx in self.gated if idx not in self.cell_only],
             [[i for i in rules_ if i not in self.cell_only] for rules_ in self.word_rules])

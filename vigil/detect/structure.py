@@ -61,10 +61,6 @@ _SQL_COLUMN_DEF = re.compile(
 """A column definition line of a ``CREATE TABLE`` written one column a line."""
 
 
-def _has_keyword(text: str, start: int, end: int, words: re.Pattern[str]) -> bool:
-    return words.search(text, start, end) is not None
-
-
 _HEADING = object()
 """A line followed by list items (its region is found on first use)."""
 
@@ -319,7 +315,7 @@ class Structure:
         text = self.text
         if self._between(vs, ve, "'\"(,", "'\"),"):
             return (_SQL_TUPLE_LINE.match(text, line_start, line_end) is not None
-                    or _has_keyword(text, line_start, line_end, _INSERT_WORDS))
+                    or _INSERT_WORDS.search(text, line_start, line_end) is not None)
         return (vs == line_start or text[vs - 1] == "\t") and (ve >= self.n or text[ve] in "\t\r\n")
 
     def _row_above(self, start: int, end: int) -> bool:
@@ -515,7 +511,8 @@ class Structure:
         end = text.find("\n", start)
         line_end = self.n if end < 0 else end
         markup = text.find("<", start, line_end) >= 0
-        sql_head = ((text.find("(", start, line_end) >= 0 and _has_keyword(text, start, line_end, _SQL_HEAD_WORDS))
+        sql_head = ((text.find("(", start, line_end) >= 0
+                     and _SQL_HEAD_WORDS.search(text, start, line_end) is not None)
                     or _SQL_COLUMN_DEF.match(text, start, line_end) is not None)
         region: object = None
         nxt = end + 1
