@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from revisions import import_tree, pickle_speed_corpora, revision_trees
 
 
 def child(root: str, corpus: str, mb: float, steady: bool = False) -> None:
@@ -36,13 +36,9 @@ def child(root: str, corpus: str, mb: float, steady: bool = False) -> None:
     second pass with the engine's verdict cache emptied -- what a long scan costs once every
     phone-metadata pattern its numbers need is compiled (libphonenumber compiles a region's
     patterns on first use, once per process)."""
-    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
-    sys.path.insert(0, root)
-    import vigil
+    import_tree(root)
     from vigil.detect.engine import Engine
 
-    if not vigil.__file__.startswith(root):
-        raise SystemExit(f"imported {vigil.__file__}, not the tree under {root}")
     docs = pickle.loads(Path(corpus).read_bytes())
     sample, size = [], 0
     for doc in docs:
@@ -86,39 +82,27 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
-    sys.path.insert(0, str(REPO / "bench"))
-    from detect_corpus import speed_corpus
-
     with tempfile.TemporaryDirectory(prefix="vigil-instr-") as tmp:
         work = Path(tmp)
-        corpora = {}
-        for kind in args.kind or ["chat", "code"]:
-            corpora[kind] = work / f"{kind}.pkl"
-            docs = [d.text for d in speed_corpus(kind, int(max(args.steady or 0, *args.mb) * 1e6) + 1_000_000)]
-            corpora[kind].write_bytes(pickle.dumps(docs))
+        corpora = pickle_speed_corpora(work, args.kind or ["chat", "code"],
+                                       int(max(args.steady or 0, *args.mb) * 1e6) + 1_000_000)
         print("| revision | corpus | instructions (second pass) | counted bytes | findings | instructions per byte |"
               if args.steady else
               "| revision | corpus | instructions (small / large sample) | counted bytes | findings | instructions per byte (marginal) |")
         print("|---|---|---|---|---|---|")
-        for rev in args.rev or ["HEAD"]:
-            tree = work / f"tree-{len(list(work.iterdir()))}"
-            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev],
-                           check=True, capture_output=True)
-            try:
+        revs = args.rev or ["HEAD"]
+        with revision_trees(work, revs) as trees:
+            for rev in revs:
                 for kind, corpus in corpora.items():
                     if args.steady:
-                        instr, size, found = count(tree, corpus, args.steady, steady=True)
+                        instr, size, found = count(trees[rev], corpus, args.steady, steady=True)
                         print(f"| {rev} | {kind} | {instr / 1e6:.1f} M | {size:,} | {found} "
                               f"| {instr / size:.0f} |", flush=True)
                         continue
-                    small, large = (count(tree, corpus, mb) for mb in args.mb)
+                    small, large = (count(trees[rev], corpus, mb) for mb in args.mb)
                     per_byte = (large[0] - small[0]) / (large[1] - small[1])
                     print(f"| {rev} | {kind} | {small[0] / 1e6:.1f} M / {large[0] / 1e6:.1f} M "
                           f"| {small[1]:,} / {large[1]:,} | {small[2]} / {large[2]} | {per_byte:.0f} |", flush=True)
-            finally:
-                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
-                               check=False, capture_output=True)
-
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":

@@ -1,0 +1,97 @@
+"""Detection throughput in CPU time, A/B across git revisions, interleaved.
+
+``bench/detect.py`` times each tool once, so a comparison with an older revision mixes two
+moments of a shared machine whose speed swings by a third. ``bench/detect_instructions.py``
+counts instructions, which do not swing, but do not see cache misses either: a Hyperscan database
+that outgrows the L2 cache costs time, not instructions (issue 9's main database grew from
+0.9 MB to 2.7 MB; its scan takes about twice as long inside the engine as in a loop of its own).
+This script measures what the issue's target is written in, MB/s per core with the engine
+configured as ``bench/detect.py`` configures it (``min_likelihood="VERY_UNLIKELY"``, every
+validator runs), and alternates the revisions round by round so both see the same machine:
+
+    .venv/bin/python bench/detect_ab.py --rev bcf7fbf --rev HEAD --rounds 7
+
+Each run is a fresh process that loads the engine, scans 50 documents, then times
+``engine.scan`` over the whole corpus with ``time.process_time`` (``--warm``: scans the corpus
+once first and times a second pass with the verdict cache emptied, leaving out one-time costs
+such as libphonenumber's per-region pattern compiles). Reported: the median and range of MB/s
+per revision and corpus, and each revision's median CPU time relative to the first ``--rev``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from revisions import import_tree, pickle_speed_corpora, revision_trees
+
+KEY = b"vigil-bench-fingerprint-key-0001"  # bench/detect.py's
+
+
+def child(root: str, corpus: str, warm: bool) -> None:
+    """Print the MB/s of one timed pass of the vigil under ``root`` over the pickled corpus."""
+    import_tree(root)
+    from vigil.detect.engine import Engine
+
+    docs = pickle.loads(Path(corpus).read_bytes())
+    engine = Engine.load(KEY, backend="hyperscan", min_likelihood="VERY_UNLIKELY",
+                         cache_dir=Path(root) / ".hs-cache")
+    for doc in docs if warm else docs[:50]:
+        engine.scan(doc)
+    if warm:
+        engine._verdicts.clear()
+    size = sum(len(doc.encode()) for doc in docs)
+    started = time.process_time()
+    for doc in docs:
+        engine.scan(doc)
+    print(f"MBPS {size / 1e6 / (time.process_time() - started):.3f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rev", action="append", default=[], help="git revision (repeat; the first is the base)")
+    parser.add_argument("--kind", action="append", choices=["chat", "code"], default=[])
+    parser.add_argument("--mb", type=float, default=50.0, help="corpus size per kind (bench/detect.py: 50)")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--warm", action="store_true", help="time a second pass (see the module docstring)")
+    args = parser.parse_args(argv)
+    revs = args.rev or ["HEAD"]
+    with tempfile.TemporaryDirectory(prefix="vigil-ab-") as tmp:
+        work = Path(tmp)
+        corpora = pickle_speed_corpora(work, args.kind or ["chat", "code"], int(args.mb * 1e6))
+        mbps: dict[tuple[str, str], list[float]] = {(rev, kind): [] for rev in revs for kind in corpora}
+        with revision_trees(work, revs) as trees:
+            for round_ in range(args.rounds):
+                order = revs if round_ % 2 == 0 else revs[::-1]  # neither revision always runs first
+                for kind, corpus in corpora.items():
+                    for rev in order:
+                        cmd = [sys.executable, __file__, "--child", str(trees[rev]), str(corpus)]
+                        run = subprocess.run(cmd + (["--warm"] if args.warm else []), check=True,
+                                             capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+                        mbps[(rev, kind)].append(float(run.stdout.split("MBPS ")[-1]))
+                print(f"round {round_ + 1}/{args.rounds}: "
+                      + ", ".join(f"{rev} {kind} {v[-1]:.1f}" for (rev, kind), v in mbps.items()), file=sys.stderr)
+    print(f"| revision | corpus | MB/s per core, median ({'second pass' if args.warm else 'one pass'}) "
+          f"| range over {args.rounds} rounds | CPU time vs {revs[0]} |")
+    print("|---|---|---|---|---|")
+    for kind in corpora:
+        base = statistics.median(mbps[(revs[0], kind)])
+        for rev in revs:
+            values = mbps[(rev, kind)]
+            median = statistics.median(values)
+            print(f"| {rev} | {kind} | {median:.1f} | {min(values):.1f}–{max(values):.1f} "
+                  f"| {100 * (base / median - 1):+.0f}% |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], warm="--warm" in sys.argv[4:])
+    else:
+        main()

@@ -1,0 +1,53 @@
+"""Helpers for benchmarks that compare git revisions of vigil on the same documents
+(``detect_instructions.py``, ``detect_ab.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pickle_speed_corpora(work: Path, kinds: Iterable[str], size_bytes: int) -> dict[str, Path]:
+    """The texts of the bench's throughput corpus of each kind (``detect_corpus.speed_corpus``),
+    about ``size_bytes`` each, pickled under ``work``: kind -> file."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from detect_corpus import speed_corpus
+
+    corpora = {}
+    for kind in kinds:
+        corpora[kind] = work / f"{kind}.pkl"
+        corpora[kind].write_bytes(pickle.dumps([d.text for d in speed_corpus(kind, size_bytes)]))
+    return corpora
+
+
+@contextlib.contextmanager
+def revision_trees(work: Path, revs: list[str]) -> Iterator[dict[str, Path]]:
+    """Each revision checked out in a detached ``git worktree`` under ``work`` (removed on exit):
+    rev -> tree."""
+    trees: dict[str, Path] = {}
+    try:
+        for i, rev in enumerate(revs):
+            trees[rev] = work / f"tree-{i}"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(trees[rev]), rev],
+                           check=True, capture_output=True)
+        yield trees
+    finally:
+        for tree in trees.values():
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
+                           check=False, capture_output=True)
+
+
+def import_tree(root: str) -> None:
+    """Make ``import vigil`` load the tree under ``root``, not the installed (editable) vigil."""
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+    sys.path.insert(0, root)
+    import vigil
+
+    if not vigil.__file__.startswith(root):
+        raise SystemExit(f"imported {vigil.__file__}, not the tree under {root}")
