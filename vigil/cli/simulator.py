@@ -149,7 +149,7 @@ def env(
 ) -> None:
     """Print shell `export` lines for a simulator started with the same --seed and --port:
     its key (ANTHROPIC_COMPLIANCE_API_KEY), its parent organization (VIGIL_ORG_ID) and URL
-    (VIGIL_BASE_URL). Use: eval "$(vigil simulator env --seed 7 --port 8765)"."""
+    (VIGIL_BASE_URL). Use: eval "$(vigil simulator env --seed 7 --port 7765)"."""
     from vigil.simulator import SyntheticOrg, default_key
 
     org = SyntheticOrg.generate(seed=seed, users=1, chats=0, days=1)  # ids depend on the seed only
