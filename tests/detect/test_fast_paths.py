@@ -111,35 +111,3 @@ def test_a_lead_that_misses_an_example_is_refused() -> None:
         Rule.from_dict({"id": "t", "infotype": "T", "pattern": "[a-z_]{0,30}?token=(?P<value>[0-9]{4})",
                         "lead": "token", "lead_reach": 3,
                         "examples": {"positive": ["my_long_name_token=1234"]}})
-
-
-def test_bare_spellings_find_the_ends_the_bounded_spellings_find() -> None:
-    """Long context words go into the main database as bare caseless spellings, checked in
-    Python at each hit; on random text their ends equal those of the word's regex (the bounded
-    spellings the Python backend uses), camelCase, run-together, upper-case and inside other
-    words included."""
-    from vigil.detect.backends import HOTWORD_BASE, HyperscanBackend, _bare_word, _spelled_ends
-    from vigil.detect.rules import load_builtin_rules
-
-    backend = HyperscanBackend(load_builtin_rules())
-    plan = backend.plan
-    assert not _bare_word(plan.forms[plan.words.index("tel")])  # short: bounded spellings
-    checked = [w for w, forms in enumerate(plan.forms) if _bare_word(forms)
-               and plan.words[w].split("(")[0] in ("password", "mobile", "db[\\s_-]{1,2}password",
-                                                  "date[\\s_-]{1,2}of[\\s_-]{1,2}birth")]
-    assert len(checked) == 4 and all(w in backend._bare for w in checked)
-    rng = random.Random(9)
-    pieces = ["password", "Password", "PASSWORD", "passwords", "PASSWORDS", "passwordless", "user", "db",
-              "mobile", "Mobile", "automobile", "mobiles", "db", "DB", "db password", "db_password", "db-password",
-              "dbpassword", "dbPassword", "DbPassword", "DB_PASSWORD", "date", "of", "birth", "date of birth",
-              "dateOfBirth", "DATE_OF_BIRTH", "x", "_", "-", " ", "\n", "é", "1", ":", "="]
-    for _ in range(400):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
-        data = text.encode("ascii", "replace") + b"\n"
-        events: list[int] = []
-        backend.db.scan(data, match_event_handler=lambda i, _f, to, _fl, _c: events.append(i << 32 | to))
-        for w in checked:
-            regex = plan.word_regexes[w]
-            mine = sorted(e for e in events if e >> 32 == HOTWORD_BASE + w)
-            assert _spelled_ends(regex, backend._bare[w], text, mine) \
-                == sorted({m.end() for m in regex.finditer(text)}), (plan.words[w], text)

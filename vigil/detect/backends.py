@@ -315,40 +315,6 @@ def _hs_word_forms(forms: list[WordForm]) -> list[tuple[str, str, str, bool]]:
     return out
 
 
-_BARE_MIN_LETTERS = 6
-_BARE_GAP = re.compile(r"\[\\s_-\]\{1,2\}|\(\?:e\?s\)\?")
-
-
-def _bare_word(forms: list[WordForm]) -> bool:
-    """Whether a context word goes into the main database as its bare caseless spellings (no
-    boundaries), the spellings then checked in Python at each hit: ASCII words of six letters or
-    more, which rarely occur inside other words. Boundary classes around a thousand spellings
-    made the database 1.9 MB, the bare ones 1.1 MB (docs/detection.md)."""
-    if forms[0].left == UNICODE_BOUNDARY:
-        return False
-    letters = _BARE_GAP.sub("", forms[0].core)
-    return letters.isascii() and letters.isalpha() and len(letters) >= _BARE_MIN_LETTERS
-
-
-def _spelled_ends(regex: re.Pattern[str], span: int, text: str, events: list[int]) -> list[int]:
-    """Of the ends of bare-spelling hits (``id << 32 | end`` events, sorted), those where one of
-    the word's spellings (``regex``, with its boundaries) ends; sorted, no repeats."""
-    ends: list[int] = []
-    for event in events:
-        end = event & 0xFFFFFFFF
-        if ends and ends[-1] == end:
-            continue
-        # The window reaches ``span`` past the end too: a spelling's lookahead must see the
-        # character after a longer match (``PASSWORDS`` then ``x``), not the window's edge.
-        for m in regex.finditer(text, max(end - span, 0), end + span):
-            if m.end() == end:
-                ends.append(end)
-                break
-            if m.start() >= end:
-                break
-    return ends
-
-
 def _clip(span: tuple[int, int], offset: int, n: int) -> tuple[int, int] | None:
     lo, hi = max(span[0] - offset, 0), min(span[1] - offset, n)
     return (lo, hi) if lo < hi else None
@@ -432,8 +398,6 @@ class HyperscanBackend:
         self._lead = {idx: (rule.lead_regex, rule.lead_reach) for idx, rule in enumerate(rules)
                       if rule.lead_regex is not None}
 
-        # Long words are found by their bare caseless spellings and checked in Python (``find``)
-        self._bare = {w: len(forms[0].core) + 2 for w, forms in enumerate(self.plan.forms) if _bare_word(forms)}
         cache_dir = cache_dir or _cache_dir()
         self._digest = rules_digest(rules)
         self.db = self._load_or_compile(cache_dir, *self._expressions())
@@ -450,12 +414,6 @@ class HyperscanBackend:
         """Direct rules (prefilter) and the context words of context-required rules (exact)."""
         expressions, ids, flags = self._rule_expressions(self.plan.direct)
         for w, forms in enumerate(self.plan.forms):
-            if w in self._bare:
-                for core in dict.fromkeys(form.core.lower() for form in forms):
-                    expressions.append(core.encode())
-                    ids.append(HOTWORD_BASE + w)
-                    flags.append(_hs.HS_FLAG_CASELESS)
-                continue
             # Exact (not prefilter), both boundaries consumed; find() maps the end back. Words
             # with non-ASCII letters are found in Python (``_Plan.unicode_word_ends``).
             for left, core, right, caseless in _hs_word_forms(forms):
@@ -530,16 +488,10 @@ class HyperscanBackend:
             j = i + 1
             while j < total and events[j] >> 32 == event_id:
                 j += 1
-            if event_id >= HOTWORD_BASE:
-                w = event_id - HOTWORD_BASE
-                if w in self._bare:
-                    ends = _spelled_ends(self.plan.word_regexes[w], self._bare[w], text, events[i:j])
-                    if ends:
-                        word_ends[w] = ends
-                else:  # the match consumed the character after the word
-                    # Sorted (events are); two spellings of a word can end at the same place.
-                    ends = [(e & 0xFFFFFFFF) - 1 for e in events[i:j]]
-                    word_ends[w] = ends if j - i == 1 else list(dict.fromkeys(ends))
+            if event_id >= HOTWORD_BASE:  # the match consumed the character after the word
+                # Sorted (events are); two spellings of a word can end at the same place.
+                ends = [(e & 0xFFFFFFFF) - 1 for e in events[i:j]]
+                word_ends[event_id - HOTWORD_BASE] = ends if j - i == 1 else list(dict.fromkeys(ends))
             else:
                 shift = self._shift[event_id]
                 positions = [(e & 0xFFFFFFFF) - shift for e in events[i:j]]
