@@ -669,11 +669,12 @@ _PLACEHOLDER_PART = re.compile("|".join(map(re.escape, _PLACEHOLDER_PARTS)))
 _PLACEHOLDER_VALUES = frozenset({"secret", "password", "passw0rd", "p@ssw0rd", "pass", "admin", "test",
                                  "none", "null", "true", "false", "undefined"})
 _ANGLED = re.compile(r"<[^>]*>")
-_RUN_OF_SIX = re.compile(r"(\S)\1{5}")
+_SHORT_RUN = 6
 _LONG_RUN = 20
 _LONG_VALUE = 64
 """From this length on a value is a key body (PEM, OpenSSH): a run of six ``A`` is part of the
-encoding there (``AAAAAAAAAAB`` in every OpenSSH key), so only a run of twenty is filler."""
+encoding there (``AAAAAAAAAAB`` in every OpenSSH key), so only a run of twenty is filler; in a
+shorter value a run of six is."""
 
 
 def has_long_run(value: str, length: int = _LONG_RUN) -> bool:
@@ -694,6 +695,8 @@ def has_long_run(value: str, length: int = _LONG_RUN) -> bool:
             return True
         i = same.find(zeros, i + 1)
     return False
+
+
 _ENV_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 
 
@@ -711,11 +714,10 @@ def is_placeholder(value: str) -> bool:
         return True
     if value[:1] == "$" and value[1:2] in _ENV_START:
         return True
-    # Three simple searches: one alternation over long values (PEM bodies) is ~7x slower.
-    # Blanks never count as a run: an indented key in a YAML block has runs of spaces.
     if "<" in value and _ANGLED.search(value):
         return True
-    return has_long_run(value) if len(value) >= _LONG_VALUE else _RUN_OF_SIX.search(value) is not None
+    # Blanks never count as a run: an indented key in a YAML block has runs of spaces.
+    return has_long_run(value, _LONG_RUN if len(value) >= _LONG_VALUE else _SHORT_RUN)
 
 
 _URL_USERINFO = re.compile(r"://([^:/@\s]*):([^@\s]*)@")
