@@ -1,0 +1,37 @@
+"""The speed-analysis scripts in ``bench/`` run and measure what they say, on a tiny sample.
+
+They are run by hand (their numbers are in BENCHMARKS.md), so without these tests a change to the
+engine's internals could break them unnoticed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _table(args: list[str]) -> dict[str, list[str]]:
+    out = subprocess.run([sys.executable, *args], cwd=BENCH, check=True, capture_output=True, text=True,
+                         timeout=600).stdout
+    rows = [line.strip("|").split("|") for line in out.splitlines() if line.startswith("| ") and "---" not in line]
+    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows[1:]}
+
+
+def test_detect_breakdown_times_every_stage_of_a_pass() -> None:
+    table = _table(["detect_breakdown.py", "--mb", "0.1", "--passes", "2"])
+    chat_docs = int(table["main scan"][0].split("(")[1].rstrip(")"))
+    assert chat_docs > 10
+    assert table["find"][0].endswith(f"({chat_docs})")  # one find and one main scan per document
+    for stage in ("context-required", "validators", "findings"):
+        ms, calls = table[stage][0].split(" (")
+        assert float(ms) > 0 and int(calls.rstrip(")")) > 0, stage
+
+
+def test_main_scan_compares_databases_alone_and_in_the_engine() -> None:
+    table = _table(["main_scan.py", "--mb", "0.1", "--passes", "4"])
+    assert list(table) == ["`full`", "`direct`", "`-stems<=3`", "`-stems<=4`"]
+    sizes = {name: float(cells[0]) for name, cells in table.items()}
+    assert sizes["`direct`"] < sizes["`-stems<=4`"] < sizes["`-stems<=3`"] < sizes["`full`"]
+    assert all(float(v) > 0 for cells in table.values() for v in cells[1:])
