@@ -1,6 +1,6 @@
 """Where one steady-state pass of the detection engine spends its time, by stage.
 
-    .venv/bin/python bench/detect_breakdown.py
+    .venv/bin/python bench/detect_breakdown.py [--rev bcf7fbf]
 
 Scans a sample of the bench's chat and code corpora (``--mb``, default 1.5 MB each) with the
 engine configured as ``bench/detect.py`` configures it (``min_likelihood="VERY_UNLIKELY"``) and
@@ -19,19 +19,24 @@ times these stages with ``perf_counter`` wrappers (stages nest: ``find`` holds `
 
 The verdict cache is emptied before every pass; the pass with the least total time is shown
 (the wrappers add about a microsecond per call). Counts: raw matches, findings and validator
-calls per pass. One process, one revision: compare stages within a run.
+calls per pass. ``--rev`` measures another git revision instead of the working tree (stages
+its code does not have stay empty; bcf7fbf has no ``_validate``, ``regions`` or
+``cell_context``). The machine is shared: compare stages within a run, and revisions only in
+runs made back to back.
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from revisions import REPO
+from revisions import REPO, import_tree, pickle_speed_corpora, revision_trees
 
 KEY = b"vigil-bench-fingerprint-key-0001"  # bench/detect.py's
 SPENT: Counter = Counter()  # stage -> seconds in the current pass
@@ -54,9 +59,14 @@ def _instrument() -> None:
     import importlib
 
     for label, module_name, owner_name, attribute in STAGES:
-        module = importlib.import_module(module_name)
-        owner = getattr(module, owner_name) if owner_name else module
-        original = getattr(owner, attribute)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue  # an older revision without this module
+        owner = getattr(module, owner_name, None) if owner_name else module
+        original = getattr(owner, attribute, None)
+        if original is None:
+            continue  # an older revision without this stage
 
         def timed(*args, _original=original, _label=label, **kwargs):  # noqa: ANN002, ANN003, ANN202
             started = time.perf_counter()
@@ -69,14 +79,19 @@ def _instrument() -> None:
         setattr(owner, attribute, timed)
 
 
-def run(kind: str, size_bytes: int, passes: int) -> tuple[float, Counter, Counter, int]:
-    """The fastest pass over the sample: (seconds, time per stage, calls per stage, findings)."""
-    sys.path.insert(0, str(REPO / "bench"))
-    from detect_corpus import speed_corpus
+def run(kind: str, size_bytes: int, passes: int, corpus: Path | None = None) -> tuple[float, Counter, Counter, int]:
+    """The fastest pass over the sample (``corpus``: its pickled texts, made by the parent of a
+    ``--rev`` run so both revisions scan the same documents): (seconds, time per stage, calls
+    per stage, findings)."""
+    if corpus is not None:
+        docs = pickle.loads(corpus.read_bytes())
+    else:
+        sys.path.insert(0, str(REPO / "bench"))
+        from detect_corpus import speed_corpus
 
+        docs = [d.text for d in speed_corpus(kind, size_bytes)]
     from vigil.detect.engine import Engine
 
-    docs = [d.text for d in speed_corpus(kind, size_bytes)]
     with tempfile.TemporaryDirectory() as cache:
         engine = Engine.load(KEY, backend="hyperscan", min_likelihood="VERY_UNLIKELY", cache_dir=Path(cache))
     own = engine.backend.db
@@ -109,9 +124,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=float, default=1.5, help="sample size per corpus")
     parser.add_argument("--passes", type=int, default=9)
+    parser.add_argument("--rev", help="measure this git revision instead of the working tree")
+    parser.add_argument("--tree", help=argparse.SUPPRESS)  # child process: the checked-out --rev
+    parser.add_argument("--corpus-dir", type=Path, help=argparse.SUPPRESS)  # and its pickled samples
     args = parser.parse_args(argv)
+    if args.rev:
+        with tempfile.TemporaryDirectory(prefix="vigil-breakdown-") as tmp:
+            pickle_speed_corpora(Path(tmp), ["chat", "code"], int(args.mb * 1e6))
+            with revision_trees(Path(tmp), [args.rev]) as trees:
+                subprocess.run([sys.executable, __file__, "--mb", str(args.mb), "--passes", str(args.passes),
+                                "--tree", str(trees[args.rev]), "--corpus-dir", tmp], check=True)
+        return
+    if args.tree:
+        import_tree(args.tree)
     _instrument()
-    results = {kind: run(kind, int(args.mb * 1e6), args.passes) for kind in ("chat", "code")}
+    results = {kind: run(kind, int(args.mb * 1e6), args.passes,
+                         args.corpus_dir / f"{kind}.pkl" if args.corpus_dir else None)
+               for kind in ("chat", "code")}
     print(f"| stage | chat ms per {args.mb} MB (calls) | code ms per {args.mb} MB (calls) |")
     print("|---|---|---|")
     print("| whole pass | " + " | ".join(f"{r[0] * 1e3:.1f} ({r[3]} findings)" for r in results.values()) + " |")

@@ -35,3 +35,22 @@ def test_main_scan_compares_databases_alone_and_in_the_engine() -> None:
     sizes = {name: float(cells[0]) for name, cells in table.items()}
     assert sizes["`direct`"] < sizes["`-stems<=4`"] < sizes["`-stems<=3`"] < sizes["`full`"]
     assert all(float(v) > 0 for cells in table.values() for v in cells[1:])
+
+
+def test_context_word_tradeoff_variants_leave_out_the_words_they_name(monkeypatch) -> None:  # noqa: ANN001
+    import vigil.detect.backends as backends
+    from vigil.detect.rules import load_builtin_rules
+
+    sys.path.insert(0, str(BENCH))
+    import context_word_tradeoff
+
+    rules = load_builtin_rules()
+    every = backends._Plan(rules).stems
+    monkeypatch.setattr(backends, "_trigger_words", backends._trigger_words)  # restored after the test
+    context_word_tradeoff._drop_words(3)
+    fewer = backends._Plan(rules).stems
+    assert {"ach", "tin", "dea", "ss"} <= set(every) and not {"ach", "tin", "dea", "ss"} & set(fewer)
+    assert {"mobile", "passport", "routing"} <= set(fewer)
+    assert sorted(s for s in every if not (s.isascii() and len(s) <= 3)) == sorted(fewer)
+    context_word_tradeoff._drop_words(0)
+    assert backends._Plan(rules).stems == []
