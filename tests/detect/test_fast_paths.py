@@ -111,3 +111,19 @@ def test_a_lead_that_misses_an_example_is_refused() -> None:
         Rule.from_dict({"id": "t", "infotype": "T", "pattern": "[a-z_]{0,30}?token=(?P<value>[0-9]{4})",
                         "lead": "token", "lead_reach": 3,
                         "examples": {"positive": ["my_long_name_token=1234"]}})
+
+
+def test_a_line_shape_is_the_delimiter_and_cell_count_of_its_parsed_row() -> None:
+    from vigil.detect.structure import MAX_ROW_CHARS, Structure
+
+    rng = random.Random(17)
+    pieces = [",", ";", "\t", "|", '"', "a", "b c", " ", "+--", "--", "-+-", "=", "\r", "(x, y)", "é",
+              "x" * (MAX_ROW_CHARS - 3)]
+    for _ in range(2_000):
+        lines = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(rng.randint(1, 6))]
+        text = "\n".join(lines)
+        starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+        shaped, parsed = Structure(text), Structure(text)
+        for start in reversed(starts):  # shapes first, so they are not read from parsed rows
+            row = parsed._row(start)
+            assert shaped._shape(start) == (None if row is None else (row.delim, len(row.cells))), repr(text)

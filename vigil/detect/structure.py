@@ -183,6 +183,22 @@ class Structure:
         self._rows[start] = row
         return row
 
+    def _shape(self, start: int) -> tuple[str, int] | None:
+        """``(delimiter, cell count)`` of the line starting at ``start`` as a row (None when it is
+        no row): what ``_compatible`` compares, without splitting the cells of a plain
+        comma, semicolon or tab line (walks over long runs of code lines with commas)."""
+        row = self._rows.get(start, Structure._UNSET)
+        if row is Structure._UNSET:
+            end = self.text.find("\n", start)
+            end = self.n if end < 0 else end
+            if 0 < end - start <= MAX_ROW_CHARS:
+                line = self.text[start:end]
+                delim = _delimiter(line)
+                if delim is not None and delim != "|" and '"' not in line:
+                    return delim, line.count(delim) + 1  # what _parse_row splits it into
+            row = self._row(start)
+        return None if row is None else (row.delim, len(row.cells))  # type: ignore[union-attr]
+
     def _prev_line(self, start: int) -> int:
         """Start of the line before the one starting at ``start`` (-1 at the top)."""
         if start <= 0:
@@ -204,26 +220,25 @@ class Structure:
             self._blocks[start] = None
             return None
         visited = [start]
-        top: Row | None = row
+        shape = (row.delim, len(row.cells))
         found: _Block | None = None
+        joined = False
         cursor = start
         for _ in range(MAX_WALK_LINES):
             prev = self._prev_line(cursor)
             if prev < 0:
                 break
-            prow = self._row(prev)
-            if not _compatible(prow, row):
+            if self._shape(prev) != shape:  # the rows of the walk are only parsed when needed
                 break
             if prev in self._blocks:  # joins a run already walked
-                found, top = self._blocks[prev], None
+                found, joined = self._blocks[prev], True
                 break
             visited.append(prev)
-            top = prow
             cursor = prev
-        if top is not None:
+        if not joined:
             # A console table starts with a border: its header is the first row that is no rule.
             for line in reversed(visited):
-                top = self._rows[line]
+                top = self._row(line)
                 if not _is_separator(self.text, top):
                     break
             if self._is_header(top):
@@ -337,8 +352,8 @@ class Structure:
         """When ``pos`` lies in a table's header line: the span of the table's data rows."""
         start, end = self.line_bounds(pos)
         row = self._row(start)
-        if row is None:
-            return None
+        if row is None or not self._is_header(row):
+            return None  # the block below could only have this row as its header
         nxt = self._next_line(start)
         if nxt < 0 or not _compatible(self._row(nxt), row):
             return None
