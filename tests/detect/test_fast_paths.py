@@ -82,7 +82,8 @@ def test_each_group_database_holds_only_its_own_rules() -> None:
     assert plan.group_of[basic] not in {plan.group_of[i] for i in phone}
 
 
-@pytest.mark.parametrize("rule_id", ["secret-assignment", "azure-storage-key-assignment", "password-assignment"])
+@pytest.mark.parametrize("rule_id", ["secret-assignment", "azure-storage-key-assignment", "password-assignment",
+                                     "http-cookie-header"])
 def test_led_search_finds_what_finditer_finds(rule_id: str) -> None:
     from vigil.detect.backends import _led_matches
     from vigil.detect.rules import load_builtin_rules
@@ -93,7 +94,8 @@ def test_led_search_finds_what_finditer_finds(rule_id: str) -> None:
     pieces = ["x", "_", ".", "-", " ", "\n", "=", ": ", "\"", "'", "\\\"", "Key", "key", "SECRET", "secret_",
               "api_key", "client_secret", "azure", "Storage", "account", "accountKey", "blob", "password",
               "pass", "pw", "DB_PASSWORD", "${", "Zx7R4mT1yW9eL3cB6aH0sD5fG2kN8pQ4", "q8Yt3LmZ0a",
-              "A" * 43, "b/c+" * 22, "==", "7ab", *rule.examples.get("positive", [])]
+              "A" * 43, "b/c+" * 22, "==", "7ab", "Cookie", "set-", "SET-COOKIE", "--cookie", "-b", "-b ", "=",
+              "; ", "sid=q8Yt3LmZ", "\\", *rule.examples.get("positive", [])]
     for _ in range(300):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 60)))
         for _ in range(5):
@@ -127,3 +129,24 @@ def test_a_line_shape_is_the_delimiter_and_cell_count_of_its_parsed_row() -> Non
         for start in reversed(starts):  # shapes first, so they are not read from parsed rows
             row = parsed._row(start)
             assert shaped._shape(start) == (None if row is None else (row.delim, len(row.cells))), repr(text)
+
+
+@pytest.mark.parametrize("rule_id", ["secret-assignment", "password-assignment", "http-cookie-header"])
+def test_confirming_with_a_lead_keeps_what_confirming_without_one_keeps(rule_id: str) -> None:
+    from vigil.detect.backends import _confirm, _reach
+    from vigil.detect.rules import load_builtin_rules
+
+    rule = next(r for r in load_builtin_rules() if r.id == rule_id)
+    lead = (rule.lead_regex, rule.lead_reach, rule.lead_width)
+    assert rule.lead_regex is not None and rule.lead_width is not None
+    before, after = _reach(rule)
+    rng = random.Random(rule_id + "/confirm")
+    pieces = ["x", " ", "\n", "=", ": ", "\"", "'", "Cookie", "set-", "-b ", "--cookie ", "; ", "sid=q8Yt3LmZ0aPw7RkN",
+              "password", "pw", "db_pass", "client_secret", "Zx7R4mT1yW9eL3cB6aH0sD5fG2kN8pQ4", "é",
+              *rule.examples.get("positive", [])]
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 80)))
+        positions = sorted(rng.sample(range(len(text) + 1), min(len(text) + 1, rng.randint(1, 4))))
+        plain = [m.span() for m in _confirm(rule.regex, before, after, positions, text, len(text))]
+        led = [m.span() for m in _confirm(rule.regex, before, after, positions, text, len(text), lead)]
+        assert led == plain, (text, positions)

@@ -395,7 +395,7 @@ class HyperscanBackend:
         self.python = PythonBackend(rules)
         self._reach = {idx: _reach(rule) for idx, rule in enumerate(rules)}
         self._shift = {idx: rule.hs_end_shift for idx, rule in enumerate(rules)}
-        self._lead = {idx: (rule.lead_regex, rule.lead_reach) for idx, rule in enumerate(rules)
+        self._lead = {idx: (rule.lead_regex, rule.lead_reach, rule.lead_width) for idx, rule in enumerate(rules)
                       if rule.lead_regex is not None}
 
         cache_dir = cache_dir or _cache_dir()
@@ -597,29 +597,52 @@ def _reach(rule: Rule) -> tuple[int, int]:
 
 
 def _led_matches(regex: re.Pattern[str], lead: re.Pattern[str], reach: int, text: str, lo: int,
-                 hi: int) -> Iterable[re.Match[str]]:
+                 hi: int, lead_hi: int | None = None) -> Iterable[re.Match[str]]:
     """``regex.finditer(text, lo, hi)`` for a rule whose every match holds a ``lead`` match
     starting at most ``reach`` characters after its own start (``Rule.lead``). The leftmost
     match at or after ``pos`` then starts no earlier than ``reach`` before the first lead
     occurrence at or after ``pos``, so each search starts there instead of at every position
-    (a key-value rule's lazy identifier prefix made ``sre`` try 30 lengths at each of ~300)."""
+    (a key-value rule's lazy identifier prefix made ``sre`` try 30 lengths at each of ~300).
+    With ``lead_hi``, leads are looked for only up to there: the matches that start before
+    ``lead_hi - reach - (longest lead match)`` are the same, later ones may be left out."""
     pos = lo
+    lead_end = hi if lead_hi is None else min(hi, lead_hi)
     while pos < hi:
-        k = lead.search(text, pos, hi)
+        k = lead.search(text, pos, lead_end)
         if k is None:
             return
-        start = k.start() - reach
-        m = regex.search(text, start if start > pos else pos, hi)
-        if m is None:
-            return
+        if reach > _MATCH_AT_REACH:
+            start = k.start() - reach
+            m = regex.search(text, start if start > pos else pos, hi)
+            if m is None:
+                return
+        else:
+            # A short reach: try the few starts that can hold this lead, so a lead with no match
+            # does not make ``search`` scan the rest of a long window (http-cookie-header's 8.8 kB).
+            # A match starting later holds a later lead.
+            lead_at = k.start()
+            for start in range(max(pos, lead_at - reach), lead_at + 1):
+                m = regex.match(text, start, hi)
+                if m is not None:
+                    break
+            else:
+                pos = lead_at + 1
+                continue
         yield m
         pos = m.end()  # lead rules never match the empty string (checked when they load)
 
 
+_MATCH_AT_REACH = 8
+"""Up to this ``lead_reach`` ``_led_matches`` tries each possible start; beyond it one search
+(a key-value rule's identifier prefix would make 40 attempts cost more than one search)."""
+
+
 def _confirm(regex: re.Pattern[str], before: int, after: int, positions: list[int], text: str,
-             n: int, lead: tuple[re.Pattern[str], int] | None = None) -> list[re.Match[str]]:
+             n: int, lead: tuple[re.Pattern[str], int, int | None] | None = None) -> list[re.Match[str]]:
     """``regex.finditer(text)`` matches that contain one of the (sorted) reported positions
-    (``lead``: the rule's lead regex and reach, see ``_led_matches``)."""
+    (``lead``: the rule's lead regex, reach and longest lead match, see ``_led_matches``; a
+    match that contains a position starts at or before it, so leads past the last position
+    plus reach and lead length are not looked for)."""
     out: list[re.Match[str]] = []
     k, count = 0, len(positions)
     while k < count:
@@ -630,8 +653,12 @@ def _confirm(regex: re.Pattern[str], before: int, after: int, positions: list[in
             hi = positions[k] + after
             k += 1
         window = positions[first:k]
-        found = (regex.finditer(text, max(lo, 0), min(hi, n)) if lead is None
-                 else _led_matches(regex, lead[0], lead[1], text, max(lo, 0), min(hi, n)))
+        if lead is None:
+            found: Iterable[re.Match[str]] = regex.finditer(text, max(lo, 0), min(hi, n))
+        else:
+            regex_lead, reach, width = lead
+            found = _led_matches(regex, regex_lead, reach, text, max(lo, 0), min(hi, n),
+                                 None if width is None else window[-1] + reach + width)
         for m in found:
             s, e = m.span()
             at = bisect.bisect_right(window, s)  # first position > s

@@ -301,6 +301,7 @@ class Rule:
     not_before_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
     not_after_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
     lead_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
+    lead_width: int | None = field(init=False, default=None, repr=False)  # longest lead match; None: unbounded
     extra_validator: Any = field(default=None, repr=False)
 
     @classmethod
@@ -465,6 +466,8 @@ class Rule:
                     raise RuleError(f"rule {rid}: lead does not start within lead_reach of the "
                                     f"match {m.group()!r} in example {example!r}")
         self.lead_regex = lead
+        width = _sre_parse.parse(self.lead, flags).getwidth()[1]
+        self.lead_width = int(width) if width < _sre_parse.MAXREPEAT else None
 
     @property
     def context_required(self) -> bool:
