@@ -31,9 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from revisions import import_tree, pickle_speed_corpora, revision_trees
+from revisions import KEY, import_tree, pickle_speed_corpora, revision_trees
 
-KEY = b"vigil-bench-fingerprint-key-0001"  # bench/detect.py's
 
 
 def child(root: str, corpus: str, warm: bool) -> None:

@@ -36,9 +36,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from revisions import REPO, import_tree, pickle_speed_corpora, revision_trees
+from revisions import KEY, import_tree, pickle_speed_corpora, revision_trees, speed_texts
 
-KEY = b"vigil-bench-fingerprint-key-0001"  # bench/detect.py's
 SPENT: Counter = Counter()  # stage -> seconds in the current pass
 CALLS: Counter = Counter()
 
@@ -83,13 +82,7 @@ def run(kind: str, size_bytes: int, passes: int, corpus: Path | None = None) -> 
     """The fastest pass over the sample (``corpus``: its pickled texts, made by the parent of a
     ``--rev`` run so both revisions scan the same documents): (seconds, time per stage, calls
     per stage, findings)."""
-    if corpus is not None:
-        docs = pickle.loads(corpus.read_bytes())
-    else:
-        sys.path.insert(0, str(REPO / "bench"))
-        from detect_corpus import speed_corpus
-
-        docs = [d.text for d in speed_corpus(kind, size_bytes)]
+    docs = pickle.loads(corpus.read_bytes()) if corpus is not None else speed_texts(kind, size_bytes)
     from vigil.detect.engine import Engine
 
     with tempfile.TemporaryDirectory() as cache:

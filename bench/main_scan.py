@@ -33,9 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from revisions import REPO, import_tree, revision_trees
+from revisions import KEY, import_tree, revision_trees, speed_texts
 
-KEY = b"vigil-bench-fingerprint-key-0001"  # bench/detect.py's
 
 
 def dump_main_db(root: str, out: str) -> None:
@@ -48,13 +47,6 @@ def dump_main_db(root: str, out: str) -> None:
     with tempfile.TemporaryDirectory() as cache:
         engine = Engine.load(KEY, backend="hyperscan", cache_dir=Path(cache))
         Path(out).write_bytes(hyperscan.dumpb(engine.backend.db))
-
-
-def _sample(kind: str, size_bytes: int) -> list[str]:
-    sys.path.insert(0, str(REPO / "bench"))
-    from detect_corpus import speed_corpus
-
-    return [d.text for d in speed_corpus(kind, size_bytes)]
 
 
 def _databases(backend, other: bytes | None) -> dict:  # noqa: ANN001 - HyperscanBackend
@@ -91,7 +83,7 @@ def measure(kind: str, size_bytes: int, passes: int, other: bytes | None) -> dic
 
     from vigil.detect.engine import Engine
 
-    docs = _sample(kind, size_bytes)
+    docs = speed_texts(kind, size_bytes)
     with tempfile.TemporaryDirectory() as cache:
         engine = Engine.load(KEY, backend="hyperscan", min_likelihood="VERY_UNLIKELY", cache_dir=Path(cache))
     backend = engine.backend

@@ -11,18 +11,25 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+KEY = b"vigil-bench-fingerprint-key-0001"
+"""The fingerprint key ``bench/detect.py`` loads the engine with."""
 
 
-def pickle_speed_corpora(work: Path, kinds: Iterable[str], size_bytes: int) -> dict[str, Path]:
-    """The texts of the bench's throughput corpus of each kind (``detect_corpus.speed_corpus``),
-    about ``size_bytes`` each, pickled under ``work``: kind -> file."""
+def speed_texts(kind: str, size_bytes: int) -> list[str]:
+    """The texts of the bench's throughput corpus of ``kind`` (``detect_corpus.speed_corpus``),
+    about ``size_bytes``."""
     sys.path.insert(0, str(REPO / "bench"))
     from detect_corpus import speed_corpus
 
+    return [d.text for d in speed_corpus(kind, size_bytes)]
+
+
+def pickle_speed_corpora(work: Path, kinds: Iterable[str], size_bytes: int) -> dict[str, Path]:
+    """``speed_texts`` of each kind pickled under ``work``: kind -> file."""
     corpora = {}
     for kind in kinds:
         corpora[kind] = work / f"{kind}.pkl"
-        corpora[kind].write_bytes(pickle.dumps([d.text for d in speed_corpus(kind, size_bytes)]))
+        corpora[kind].write_bytes(pickle.dumps(speed_texts(kind, size_bytes)))
     return corpora
 
 

@@ -166,36 +166,37 @@ class Structure:
         end = text.find("\n", pos)
         return start, (self.n if end < 0 else end)
 
+    def _row_line(self, start: int) -> str | None:
+        """The line starting at ``start`` without its line break, or None when it cannot be a
+        row (empty, or longer than ``MAX_ROW_CHARS``)."""
+        end = self.text.find("\n", start)
+        end = self.n if end < 0 else end
+        if not 0 < end - start <= MAX_ROW_CHARS:
+            return None
+        line = self.text[start:end]
+        return line[:-1] if line.endswith("\r") else line
+
     def _row(self, start: int) -> Row | None:
         """The table row of the line starting at ``start`` (None when it is no row)."""
         try:
             return self._rows[start]
         except KeyError:
             pass
-        end = self.text.find("\n", start)
-        end = self.n if end < 0 else end
-        row = None
-        if 0 < end - start <= MAX_ROW_CHARS:
-            line = self.text[start:end]
-            if line.endswith("\r"):
-                line = line[:-1]
-            row = _parse_row(line, start)
+        line = self._row_line(start)
+        row = None if line is None else _parse_row(line, start)
         self._rows[start] = row
         return row
 
     def _shape(self, start: int) -> tuple[str, int] | None:
         """``(delimiter, cell count)`` of the line starting at ``start`` as a row (None when it is
-        no row): what ``_compatible`` compares, without splitting the cells of a plain
-        comma, semicolon or tab line (walks over long runs of code lines with commas)."""
+        no row): what ``_compatible`` compares, without splitting the cells of a plain line
+        (walks over long runs of code lines with commas); see ``_plain_shape``."""
         row = self._rows.get(start, Structure._UNSET)
         if row is Structure._UNSET:
-            end = self.text.find("\n", start)
-            end = self.n if end < 0 else end
-            if 0 < end - start <= MAX_ROW_CHARS:
-                line = self.text[start:end]
-                delim = _delimiter(line)
-                if delim is not None and delim != "|" and '"' not in line:
-                    return delim, line.count(delim) + 1  # what _parse_row splits it into
+            line = self._row_line(start)
+            shape = None if line is None else _plain_shape(line)
+            if shape is not None:
+                return shape
             row = self._row(start)
         return None if row is None else (row.delim, len(row.cells))  # type: ignore[union-attr]
 
@@ -556,6 +557,15 @@ class Structure:
         if block is None or block.header.start == start:
             return None
         return row.cells[1][0], row.end
+
+
+def _plain_shape(line: str) -> tuple[str, int] | None:
+    """``(delimiter, cell count)`` of a comma, semicolon or tab line without quotes, which
+    ``_parse_row`` splits at every delimiter; None for any other line (parse it instead)."""
+    delim = _delimiter(line)
+    if delim is None or delim == "|" or '"' in line:
+        return None
+    return delim, line.count(delim) + 1
 
 
 def _parse_row(line: str, base: int) -> Row | None:
