@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from vigil.detect.structure import _SQL_COLUMN_DEF, MAX_ROW_CHARS, Structure, _delimiter
 from vigil.detect.validators import has_long_run, is_placeholder
 
 _RUN_REGEX = re.compile(r"(\S)\1{19}")
@@ -150,3 +151,37 @@ def test_confirming_with_a_lead_keeps_what_confirming_without_one_keeps(rule_id:
         plain = [m.span() for m in _confirm(rule.regex, before, after, positions, text, len(text))]
         led = [m.span() for m in _confirm(rule.regex, before, after, positions, text, len(text), lead)]
         assert led == plain, (text, positions)
+
+
+def _row_above_plain(text: str, start: int, end: int) -> bool:
+    """``Structure._row_above`` as first written: the line's delimiter, then the line above."""
+    if end - start > MAX_ROW_CHARS:
+        return False
+    delim = _delimiter(text[start:end])
+    if delim is None:
+        return False
+    prev = text.rfind("\n", 0, start - 1) + 1
+    return text.find(delim, prev, start - 1) >= 0 or (delim == "|" and text.find("+", prev, start - 1) >= 0)
+
+
+def test_row_above_and_sql_column_test_equal_their_plain_versions_on_random_lines() -> None:
+    # _row_above looks at the line above first; the column-definition regex is possessive.
+    plain_sql = re.compile(_SQL_COLUMN_DEF.pattern.replace(r"[ \t]*+", r"[ \t]*", 1)
+                           .replace("{1,64}+", "{1,64}", 1).replace(r"[ \t]++", r"[ \t]+", 1))
+    assert plain_sql.pattern != _SQL_COLUMN_DEF.pattern
+    rng = random.Random(9)
+    pieces = ["a", "Z", "_", "$", "9", " ", "\t", ",", "|", ";", "+", "`", '"', "[", "]", "\n", "\r\n",
+              "\n\n", " int", " varchar", "email", "x" * 63, "é"]
+    for _ in range(5_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        structure = Structure(text)
+        start = 0
+        while start < len(text):
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            if start > 0:
+                assert structure._row_above(start, end) == _row_above_plain(text, start, end), repr(text)
+            for pos in range(start, end + 1):
+                assert ((_SQL_COLUMN_DEF.match(text, start, pos) is None)
+                        == (plain_sql.match(text, start, pos) is None)), repr(text)
+            start = end + 1

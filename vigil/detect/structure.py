@@ -55,7 +55,7 @@ _INSERT_WORDS = re.compile("INSERT|insert|Insert|REPLACE|replace")
 _SQL_HEAD_WORDS = re.compile(_INSERT_WORDS.pattern + "|COPY|copy|CREATE|create|Create")
 _SQL_TUPLE_LINE = re.compile(r"[ \t]*(?:VALUES|values)?[ \t]*,?[ \t]*\(")
 _SQL_COLUMN_DEF = re.compile(
-    r"[ \t]*[`\"\[]?[\w$]{1,64}[`\"\]]?[ \t]+(?i:(?:big|small|tiny|medium)?int(?:eger)?|serial|bigserial|text|"
+    r"[ \t]*+[`\"\[]?[\w$]{1,64}+[`\"\]]?[ \t]++(?i:(?:big|small|tiny|medium)?int(?:eger)?|serial|bigserial|text|"
     r"n?varchar|n?char|character|date|datetime|timestamp(?:tz)?|time|numeric|decimal|real|float|double|"
     r"bool(?:ean)?|blob|bytea|uuid|jsonb?|money|string)\b")
 """A column definition line of a ``CREATE TABLE`` written one column a line."""
@@ -341,10 +341,12 @@ class Structure:
         if end - start > MAX_ROW_CHARS:
             return False
         text = self.text
+        prev = text.rfind("\n", 0, start - 1) + 1
+        if start - 1 - prev < 1:  # a blank line above (the common case in prose): settled unsplit
+            return False
         delim = _delimiter(text[start:end])
         if delim is None:
             return False
-        prev = text.rfind("\n", 0, start - 1) + 1
         if text.find(delim, prev, start - 1) >= 0:
             return True
         return delim == "|" and text.find("+", prev, start - 1) >= 0
