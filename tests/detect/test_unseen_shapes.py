@@ -76,6 +76,28 @@ def test_national_phone_formats_with_a_phone_word(hs_engine, text, value):
     assert ("PHONE_NUMBER", value) in found(hs_engine, text)
 
 
+# Text with its line breaks escaped (a JSON string, a log line, a CSV cell: ``\n`` is a backslash
+# and an ``n``), and labels glued on with a hyphen, as in presidio-evaluator's contact-card
+# templates. The letter of the escape is not part of the number.
+ESCAPED_CARD = (r"Joshua Brown\n\nPersonal Info:\nPhone:\n+1-207-276-0030\n\nE-mail:\nastephens@smith-banks.com"
+                r"\n(201) 556-9089-Office\,212.456.7890-Fax\nMobile:\n030 669768\t")
+
+
+@pytest.mark.parametrize("engine_name", ["hs_engine", "py_engine"])
+def test_phone_numbers_after_an_escaped_line_break_or_before_a_hyphenated_label(engine_name, request):
+    phones = [v for t, v in found(request.getfixturevalue(engine_name), ESCAPED_CARD) if t == "PHONE_NUMBER"]
+    assert phones == ["+1-207-276-0030", "(201) 556-9089", "212.456.7890", "030 669768"]
+
+
+@pytest.mark.parametrize("text,cut", [("phone: 212-456-7890-1234", "212-456-7890"),
+                                      ("tel (212) 456-7890-55", "(212) 456-7890"),
+                                      ("Mobile: 030 669768-12", "030 669768"),
+                                      ("call 212-456-7890-", "212-456-7890"),
+                                      (r"phone: x\n2124567890abc", "2124567890")])
+def test_a_hyphen_label_or_an_escape_never_cuts_a_longer_number_short(hs_engine, text, cut):
+    assert cut not in [v for t, v in found(hs_engine, text) if t == "PHONE_NUMBER"]
+
+
 def test_default_region_makes_a_national_number_most_likely(cache_dir):
     text = "phone: 030 669768"
     us = Engine.load(KEY, backend="hyperscan", cache_dir=cache_dir, min_likelihood="VERY_UNLIKELY")
