@@ -9,6 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# CPU-bound and self-contained: runs in the `waits` stream after its clock-bound tests, so the two
+# streams end together (docs/testing.md, "Balancing the streams").
+pytestmark = pytest.mark.late
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 

@@ -95,6 +95,9 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 120) -> N
 
 
 @pytest.mark.slow
+# Past the suite's 300 s default: the walkthrough took 131 s on a quiet machine and over 300 s on
+# an overloaded one (2026-12-04); its own subprocess timeout (900 s) is the bound that matters.
+@pytest.mark.timeout(960)
 def test_the_walkthrough_runs_as_written(tmp_path):
     folder, home = tmp_path / "walkthrough", tmp_path / "home"
     folder.mkdir()

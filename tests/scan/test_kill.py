@@ -20,6 +20,10 @@ from vigil.lake import Lake
 from vigil.simulator import SimulatorServer, SyntheticOrg, build_app, default_key
 from vigil.simulator.chaos import Chaos
 
+# CPU-bound and self-contained: runs in the `waits` stream after its clock-bound tests, so the two
+# streams end together (docs/testing.md, "Balancing the streams").
+pytestmark = pytest.mark.late
+
 SEED = 61
 KEY_ENV = "VIGIL_KILL_TEST_KEY"
 

@@ -22,6 +22,10 @@ from vigil.synth import values
 
 from tests.scan.test_scan_e2e import assert_finished
 
+# CPU-bound and self-contained: runs in the `waits` stream after its clock-bound tests, so the two
+# streams end together (docs/testing.md, "Balancing the streams").
+pytestmark = pytest.mark.late
+
 MIN_RECALL = 0.95
 SESSION_KINDS = ("local_session_message", "remote_session_message", "code_artifact_version")
 SURFACES = {"cowork", "claude_code", "cowork_remote"}
