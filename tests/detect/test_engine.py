@@ -250,6 +250,26 @@ def test_trailing_lookahead_becomes_one_consumed_character():
     assert rule.hs_end_shift == 1 and rule.hs_pattern.endswith("(?:[^a-z]|$)")
 
 
+def test_leading_lookbehind_becomes_one_consumed_character_with_its_escape_exception():
+    import random
+    import re
+
+    from vigil.detect.rules import _consuming_lookbehind
+
+    assert _consuming_lookbehind(r"(?<![A-Za-z0-9])\d{7}") == r"(?:^|[^A-Za-z0-9])\d{7}"
+    pattern = r"(?<![A-Za-z0-9+.-](?<!\\[nrt]))\d{3}-\d{4}"
+    consumed = _consuming_lookbehind(pattern)
+    assert consumed == r"(?:^|[^A-Za-z0-9+.-]|\\[nrt])\d{3}-\d{4}"
+    # A superset with the same ends: every match of the pattern ends where one of the consumed
+    # form does (what prefilter events need), on random text made of the characters that matter.
+    exact, wide = re.compile(pattern), re.compile(consumed)
+    rng = random.Random(5)
+    for _ in range(2000):
+        text = "".join(rng.choice("\\nrtx5-. +") for _ in range(rng.randint(0, 6))) + "212-4567"
+        ends = {m.end() for i in range(len(text) + 1) if (m := wide.match(text, i))}
+        assert {m.end() for m in exact.finditer(text)} <= ends, text
+
+
 def test_unit_test_modules_demote_contact_details(cache_dir):
     from vigil.detect.engine import is_test_code
 

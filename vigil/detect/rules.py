@@ -534,14 +534,18 @@ def width(pattern: str, flags: int = 0) -> int:
     return int(_sre_parse.parse(pattern, flags).getwidth()[1])
 
 
-_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[([^\]\\]+)\]\)")
+_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[([^\]\\]+)\](?:\(\?<!(\\\\\[[a-z]+\])\))?\)")
 
 
 def _consuming_lookbehind(pattern: str) -> str:
+    """A leading ``(?<![X])`` becomes ``(?:^|[^X])``; with an escape exception,
+    ``(?<![X](?<!\\[nrt]))`` (a character of X is fine after a backslash: ``\\n`` written out
+    in escaped text), it becomes ``(?:^|[^X]|\\[nrt])`` -- a superset with the same ends."""
     m = _LEADING_LOOKBEHIND.match(pattern)
     if not m:
         return pattern
-    return f"(?:^|[^{m.group(1)}])" + pattern[m.end():]
+    escape = f"|{m.group(2)}" if m.group(2) else ""
+    return f"(?:^|[^{m.group(1)}]{escape})" + pattern[m.end():]
 
 
 _TRAILING_LOOKAHEAD = re.compile(
