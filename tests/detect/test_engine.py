@@ -259,7 +259,7 @@ def test_leading_lookbehind_becomes_one_consumed_character_with_its_escape_excep
     assert _consuming_lookbehind(r"(?<![A-Za-z0-9])\d{7}") == r"(?:^|[^A-Za-z0-9])\d{7}"
     pattern = r"(?<![A-Za-z0-9+.-](?<!\\[nrt]))\d{3}-\d{4}"
     consumed = _consuming_lookbehind(pattern)
-    assert consumed == r"(?:^|[^A-Za-z0-9+.-]|\\[nrt])\d{3}-\d{4}"
+    assert consumed == r"(?:^|[^A-Za-z0-9+.-]|[nrt])\d{3}-\d{4}"
     # A superset with the same ends: every match of the pattern ends where one of the consumed
     # form does (what prefilter events need), on random text made of the characters that matter.
     exact, wide = re.compile(pattern), re.compile(consumed)

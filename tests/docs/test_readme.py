@@ -10,6 +10,7 @@ reasons are few and checked here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -126,11 +127,17 @@ def test_the_walkthrough_runs_as_written(tmp_path):
                 script.append(f".venv/bin/python - <<'README_PY'\n{block.code}\nREADME_PY")
             else:
                 script.append(block.code)
-        done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=folder, env=env,
-                              capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, (done.stdout[-4000:], done.stderr[-4000:])
-        assert "Traceback" not in done.stderr, done.stderr[-4000:]
+        # Its own process group, killed below however the test ends: a walkthrough cut short
+        # (a timeout) must not leave the Prefect server that its flow runs started behind.
+        walkthrough = subprocess.Popen(["bash", "-c", "\n".join(script)], cwd=folder, env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                       start_new_session=True)
+        background.append(walkthrough)
+        stdout, stderr = walkthrough.communicate(timeout=900)
+        assert walkthrough.returncode == 0, (stdout[-4000:], stderr[-4000:])
+        assert "Traceback" not in stderr, stderr[-4000:]
     finally:
         for proc in background:
-            os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # the group may have ended already
+                os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)

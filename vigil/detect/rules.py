@@ -534,13 +534,14 @@ def width(pattern: str, flags: int = 0) -> int:
     return int(_sre_parse.parse(pattern, flags).getwidth()[1])
 
 
-_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[([^\]\\]+)\](?:\(\?<!(\\\\\[[a-z]+\])\))?\)")
+_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[([^\]\\]+)\](?:\(\?<!\\\\(\[[a-z]+\])\))?\)")
 
 
 def _consuming_lookbehind(pattern: str) -> str:
     """A leading ``(?<![X])`` becomes ``(?:^|[^X])``; with an escape exception,
     ``(?<![X](?<!\\[nrt]))`` (a character of X is fine after a backslash: ``\\n`` written out
-    in escaped text), it becomes ``(?:^|[^X]|\\[nrt])`` -- a superset with the same ends."""
+    in escaped text), it becomes ``(?:^|[^X]|[nrt])`` -- a superset with the same ends, still
+    one consumed character (consuming ``\\[nrt]``, two, made the main pass 4% slower)."""
     m = _LEADING_LOOKBEHIND.match(pattern)
     if not m:
         return pattern
