@@ -98,6 +98,45 @@ def test_a_hyphen_label_or_an_escape_never_cuts_a_longer_number_short(hs_engine,
     assert cut not in [v for t, v in found(hs_engine, text) if t == "PHONE_NUMBER"]
 
 
+@pytest.mark.parametrize("engine_name", ["hs_engine", "py_engine"])
+@pytest.mark.parametrize("text,infotype,value", [
+    (r"card:\n4539 1488 0343 6467", "CREDIT_CARD_NUMBER", "4539 1488 0343 6467"),
+    (r"ssn:\n536-22-1987", "US_SOCIAL_SECURITY_NUMBER", "536-22-1987"),
+    (r"key:\nAKIAZ7Q3RTXW5M2KJH4P", "AWS_CREDENTIALS", "AKIAZ7Q3RTXW5M2KJH4P"),
+    (r"ip:\t10.1.2.3", "IP_ADDRESS", "10.1.2.3"),
+    (r"E-mail:\nastephens@smith-banks.com", "EMAIL_ADDRESS", "astephens@smith-banks.com"),
+    (r"{\"note\": \"call me\r\n+44 121 145 9716\"}", "PHONE_NUMBER", "+44 121 145 9716"),
+])
+def test_values_right_after_an_escaped_line_break_or_tab(engine_name, request, text, infotype, value):
+    """Every rule that starts at a boundary also starts after a written-out escape, and not on
+    the escape's letter (``nastephens@…`` would be the wrong address and fingerprint)."""
+    hits = [(t, v) for t, v in found(request.getfixturevalue(engine_name), text) if t == infotype]
+    assert hits == [(infotype, value)]
+
+
+def test_the_escape_boundary_changes_nothing_in_text_without_a_backslash():
+    import random
+    import re
+
+    from vigil.detect.rules import load_builtin_rules, with_escape_boundary
+
+    assert with_escape_boundary(r"(?<![0-9])\d{9}") == r"(?<![0-9])\d{9}"  # no letter in the class
+    assert with_escape_boundary(r"(?<![A-Za-z0-9])ab") == r"(?<![A-Za-z0-9](?<!\\[nrt]))(?!(?<=\\)[nrt])ab"
+    rng = random.Random(9)
+    alphabet = "antr5 9-.@x_\n"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(400)]
+    texts += ["4539 1488 0343 6467 nastephens@smith-banks.com 536-22-1987 n10.1.2.3 t+44 20 7946 0958"]
+    changed = 0
+    for rule in load_builtin_rules():
+        flags = rule.regex.flags
+        original = re.compile(rule.pattern.replace(r"(?<!\\[nrt]))(?!(?<=\\)[nrt])", ")", 1), flags)
+        changed += original.pattern != rule.pattern
+        for text in texts:
+            assert [m.span() for m in rule.regex.finditer(text)] == [m.span() for m in original.finditer(text)], \
+                (rule.id, text)
+    assert changed > 60  # most rules start at a boundary that holds letters
+
+
 def test_default_region_makes_a_national_number_most_likely(cache_dir):
     text = "phone: 030 669768"
     us = Engine.load(KEY, backend="hyperscan", cache_dir=cache_dir, min_likelihood="VERY_UNLIKELY")

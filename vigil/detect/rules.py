@@ -323,7 +323,7 @@ class Rule:
             raise RuleError(f"rule {rule_id}: infotype {infotype!r} must be UPPER_SNAKE")
         try:
             rule = cls(
-                id=rule_id, infotype=infotype, pattern=str(data["pattern"]),
+                id=rule_id, infotype=infotype, pattern=with_escape_boundary(str(data["pattern"])),
                 description=str(data.get("description", "")),
                 category=str(data.get("category", "pii")),
                 ignore_case=bool(data.get("ignore_case", False)),
@@ -534,14 +534,36 @@ def width(pattern: str, flags: int = 0) -> int:
     return int(_sre_parse.parse(pattern, flags).getwidth()[1])
 
 
-_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[([^\]\\]+)\](?:\(\?<!\\\\(\[[a-z]+\])\))?\)")
+_SIMPLE_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[((?:[^\]\\]|\\.)+)\]\)")
+
+
+def with_escape_boundary(pattern: str) -> str:
+    """A pattern that starts with a boundary ``(?<![X])`` whose class holds ``n``, ``r`` and
+    ``t`` also starts after an escape written out in the text (``\\n``, ``\\r``, ``\\t``: a
+    JSON string, a log line, a CSV cell), and not on the escape's letter:
+    ``(?<![X](?<!\\[nrt]))(?!(?<=\\)[nrt])``. Other patterns are returned unchanged."""
+    m = _SIMPLE_LEADING_LOOKBEHIND.match(pattern)
+    if not m:
+        return pattern
+    try:
+        boundary = re.compile(f"[{m.group(1)}]", re.ASCII)
+    except re.error:
+        return pattern  # the full pattern's own compile reports it
+    if not all(boundary.match(c) for c in "nrt"):
+        return pattern
+    return rf"(?<![{m.group(1)}](?<!\\[nrt]))(?!(?<=\\)[nrt])" + pattern[m.end():]
+
+
+_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[([^\]\\]+)\](?:\(\?<!\\\\(\[[a-z]+\])\))?\)(?:\(\?!\(\?<=\\\\\)\[[a-z]+\]\))?")
 
 
 def _consuming_lookbehind(pattern: str) -> str:
     """A leading ``(?<![X])`` becomes ``(?:^|[^X])``; with an escape exception,
     ``(?<![X](?<!\\[nrt]))`` (a character of X is fine after a backslash: ``\\n`` written out
     in escaped text), it becomes ``(?:^|[^X]|[nrt])`` -- a superset with the same ends, still
-    one consumed character (consuming ``\\[nrt]``, two, made the main pass 4% slower)."""
+    one consumed character (consuming ``\\[nrt]``, two, made the main pass 4% slower); the
+    ``(?!(?<=\\)[nrt])`` that ``with_escape_boundary`` puts after it only narrows the matches
+    and is left out."""
     m = _LEADING_LOOKBEHIND.match(pattern)
     if not m:
         return pattern
