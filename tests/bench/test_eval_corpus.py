@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.eval import corpus, layouts, negatives, presidio_set, values  # noqa: E402
+from bench.eval import corpus, escaped, layouts, negatives, presidio_set, values  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -211,6 +211,25 @@ def test_presidio_templates_are_filled_with_labelled_values():
             assert _valid(label.infotype, v, values.LOCALES[d.locale].region), (d.doc_id, label.infotype)
 
 
+def test_json_string_set_holds_the_same_documents_with_labels_on_the_escaped_values(docs):
+    written = escaped.as_json_strings(docs)
+    by_id = {d.doc_id: d for d in docs}
+    assert len(written) > 0.9 * len(docs)  # nearly every document has a line break or a quote
+    moved = escapes = 0
+    for new in written:
+        old = by_id[new.doc_id.removesuffix("-json")]
+        assert json.loads(new.text) == {"id": old.doc_id, "text": old.text}
+        assert (new.kind, new.locale, new.value_free) == (old.kind, old.locale, old.value_free)
+        assert len(new.labels) == len(old.labels) and len(new.decoys) == len(old.decoys)
+        for a, b in zip(old.labels + old.decoys, new.labels + new.decoys):
+            value = old.text[a.start:a.end]
+            assert new.text[b.start:b.end] == json.dumps(value, ensure_ascii=False)[1:-1]
+            moved += b.start != a.start
+        escapes += new.text.count("\\n")
+    assert moved > 0.9 * sum(len(d.labels) + len(d.decoys) for d in written)
+    assert escapes > len(written)
+
+
 def test_write_round_trips_documents_and_labels(tmp_path):
     ds = corpus.generate(seed=2, docs=30, free_docs=5)
     corpus.write(ds, tmp_path)
@@ -253,7 +272,7 @@ def test_corpus_does_not_import_vigil_and_vigil_does_not_import_the_corpus():
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
     # and at run time, transitively: loading every bench.eval module pulls in no vigil module
     code = ("import sys; sys.path.insert(0, sys.argv[1]); "
-            "import bench.eval.corpus, bench.eval.presidio_set, bench.eval.scoring, bench.eval.report, "
+            "import bench.eval.corpus, bench.eval.escaped, bench.eval.presidio_set, bench.eval.scoring, bench.eval.report, "
             "bench.eval.inspect_run, bench.eval.__main__; "
             "print(sorted(m for m in sys.modules if m == 'vigil' or m.startswith('vigil.')))")
     out = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, timeout=120,
