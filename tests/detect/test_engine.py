@@ -59,6 +59,23 @@ def test_backends_agree_on_every_rule_example(hs_engine, py_engine):
             assert key(hs_engine.scan(text)) == key(py_engine.scan(text)), (rule.id, text[:60])
 
 
+def test_backends_agree_on_every_rule_example_written_in_escaped_text(hs_engine, py_engine):
+    """Each example as it stands in a JSON string or a log line: its line breaks and tabs written
+    out (``\\n``, ``\\t``), after ``\\n`` and ``\\t``, and with its blanks written as ``\\t``.
+    Both backends read every rule's boundary after an escape alike (a consumed anchor boundary
+    once let Hyperscan miss a SWIFT code after ``\\t`` that Python found)."""
+    found = 0
+    for rule in hs_engine.rules:
+        for example in rule.examples["positive"] + rule.examples["negative"]:
+            written = example.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+            # after an escape; and with every blank an escaped tab, so values follow escapes
+            for text in (f"note\\n{written}", f"k:\\t{written}\\n", written.replace(" ", "\\t")):
+                hs = key(hs_engine.scan(text))
+                assert hs == key(py_engine.scan(text)), (rule.id, text[:80])
+                found += bool(hs)
+    assert found > len(hs_engine.rules)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_backends_agree_on_a_mixed_corpus(hs_engine, py_engine, seed):
     text, planted = mixed_corpus(seed, 120)

@@ -106,12 +106,82 @@ def test_a_hyphen_label_or_an_escape_never_cuts_a_longer_number_short(hs_engine,
     (r"ip:\t10.1.2.3", "IP_ADDRESS", "10.1.2.3"),
     (r"E-mail:\nastephens@smith-banks.com", "EMAIL_ADDRESS", "astephens@smith-banks.com"),
     (r"{\"note\": \"call me\r\n+44 121 145 9716\"}", "PHONE_NUMBER", "+44 121 145 9716"),
+    # the context word right after the escape (lower case: no camelCase spelling catches it)
+    (r"Refund issued.\nssn 536221987", "US_SOCIAL_SECURITY_NUMBER", "536221987"),
+    (r"{\"note\": \"Checked in.\npassport number V45167089\"}", "US_PASSPORT", "V45167089"),
+    (r"wire sent\r\nrouting number 021000021", "US_BANK_ROUTING_MICR", "021000021"),
+    (r"2026-12-04 INFO lookup\tssn=536221987", "US_SOCIAL_SECURITY_NUMBER", "536221987"),
+    (r"Contato\ntelefone: (47) 2779-8563", "PHONE_NUMBER", "(47) 2779-8563"),
 ])
 def test_values_right_after_an_escaped_line_break_or_tab(engine_name, request, text, infotype, value):
     """Every rule that starts at a boundary also starts after a written-out escape, and not on
-    the escape's letter (``nastephens@…`` would be the wrong address and fingerprint)."""
+    the escape's letter (``nastephens@…`` would be the wrong address and fingerprint); a context
+    word that starts a line of escaped text still speaks for the value after it."""
     hits = [(t, v) for t, v in found(request.getfixturevalue(engine_name), text) if t == infotype]
     assert hits == [(infotype, value)]
+
+
+@pytest.mark.parametrize("text", [r"Refund issued.\qssn 536221987", "Refund issued.lessn 536221987",
+                                  r"Refund issued.\Nssn 536221987"])
+def test_a_letter_that_is_no_escape_still_joins_the_word(hs_engine, text):
+    assert "US_SOCIAL_SECURITY_NUMBER" not in [t for t, _ in found(hs_engine, text)]
+
+
+def test_both_backends_read_context_words_after_escapes_alike(hs_engine, py_engine):
+    """Random escaped text around context words and values: the Hyperscan backend's second look
+    after each escape finds exactly the words the Python boundary lets through."""
+    import random
+
+    rng = random.Random(12)
+    noise = [r"\n", r"\t", r"\r", "\\", "n", "N", "x", " ", "\n", ": ", "_", "-"]
+    labelled = [("ssn", "536221987"), ("SSN", "536221987"), ("social_security_number", "536221987"),
+                ("passport", "V45167089"), ("passport number", "V45167089"), ("passportNumber", "V45167089"),
+                ("routing number", "021000021"), ("aba", "021000021"), ("telefone", "(47) 2779-8563"),
+                ("tel", "(47) 2779-8563"), ("dob", "1984-03-12")]
+
+    def some(choices, most):
+        return "".join(rng.choice(choices) for _ in range(rng.randint(0, most)))
+
+    checked = 0
+    for _ in range(300):
+        word, value = rng.choice(labelled)
+        text = some(noise, 4) + word + some(noise, 2) + value + some(noise, 3)
+        hs, py = found(hs_engine, text), found(py_engine, text)
+        assert hs == py, text
+        checked += bool(hs)
+    assert checked > 100  # enough of them hold findings for the comparison to mean something
+
+
+QUOTED_CSV = HEADER + "\n" + ROW + '\n1001,"Lima, Ana",536221987,X83429165,4539148803436467\n'
+
+
+@pytest.mark.parametrize("engine_name", ["hs_engine", "py_engine"])
+@pytest.mark.parametrize("table", [QUOTED_CSV, QUOTED_CSV.replace(",", "\t").replace('"Lima\t Ana"', "Lima Ana"),
+                                   "| name | ssn | passport |\n|---|---|---|\n| Derek | 530702536 | V45167089 |\n"
+                                   "| Ana | 536221987 | X83429165 |\n"])
+def test_a_table_inside_a_json_string_reads_its_header(engine_name, request, table):
+    """A CSV, TSV or markdown table sent as a JSON string value (an API payload, a chat export):
+    its rows are one line of the file, with written-out line breaks, tabs and quotes. The
+    engine finds its rows on a view that reads the escapes (``unescaped_lines``) and gives the
+    same findings, at the values' places in the JSON text, as for the table itself."""
+    import json
+
+    engine = request.getfixturevalue(engine_name)
+    payload = json.dumps({"id": 7, "export": table, "rows": 2})
+    assert "\n" not in payload.strip()
+    plain = sorted(found(engine, table))
+    assert [t for t, _ in plain].count("US_SOCIAL_SECURITY_NUMBER") == 2
+    assert sorted(found(engine, payload)) == plain
+
+
+def test_the_unescaped_view_keeps_every_offset():
+    from vigil.detect.engine import unescaped_lines
+
+    text = r'{"csv": "a,b\n1,\"Lima, Ana\",2\r\n3\t4", "k": "v\\n"} log: x\ny'
+    view = unescaped_lines(text)
+    assert len(view) == len(text)
+    assert view == '{"csv": \na,b \n1, "Lima, Ana" ,2   \n3 \t4\n, "k": "v\\ \n"} log: x \ny'
+    assert unescaped_lines("no backslash\n here") == "no backslash\n here"
 
 
 def test_the_escape_boundary_changes_nothing_in_text_without_a_backslash():

@@ -6,8 +6,8 @@ Both backends return exactly the same matches, by construction:
 * a *context-required* rule (one whose matches cannot reach POSSIBLE without a context word,
   see ``Rule.context_required``) keeps those of its whole-text matches whose value has one of
   its context words in its ``hotword_window``: a word end ``w`` (an occurrence with no ASCII
-  letter on either side, case-insensitive) with ``vs - before <= w <= vs`` or
-  ``ve < w <= ve + after``.
+  letter on either side but the letter of an escape written out before it, case-insensitive)
+  with ``vs - before <= w <= vs`` or ``ve < w <= ve + after``.
 
 Context words of other rules are not looked up here: the engine checks them only around the
 few candidates that need them (``vigil.detect.engine``), the same way for both backends.
@@ -44,7 +44,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Protocol
 
-from vigil.detect.rules import UNICODE_BOUNDARY, Rule, WordForm, rules_digest, word_forms, word_pattern
+from vigil.detect.rules import UNICODE_BOUNDARY, Rule, WordForm, rules_digest, width, word_forms, word_pattern
 from vigil.detect.structure import Structure
 
 log = logging.getLogger(__name__)
@@ -397,6 +397,9 @@ class HyperscanBackend:
         self._shift = {idx: rule.hs_end_shift for idx, rule in enumerate(rules)}
         self._lead = {idx: (rule.lead_regex, rule.lead_reach, rule.lead_width) for idx, rule in enumerate(rules)
                       if rule.lead_regex is not None}
+        # The escape, the longest context word and the consumed character after it.
+        self._escaped_word_reach = 2 + max((width(rx.pattern, rx.flags) for rx in self.plan.word_regexes),
+                                           default=0) + 1
 
         cache_dir = cache_dir or _cache_dir()
         self._digest = rules_digest(rules)
@@ -475,6 +478,8 @@ class HyperscanBackend:
         # only adds prefilter events, and no confirmed match reaches it.
         data = text.encode("ascii", "replace") + b"\n"
         self.db.scan(data, match_event_handler=on_match)
+        if b"\\" in data:
+            self._escaped_word_events(data, events)
         word_ends: dict[int, list[int]] = {}
         self.plan.unicode_word_ends(text, word_ends)
         if not events and not offset and not word_ends:
@@ -504,6 +509,25 @@ class HyperscanBackend:
         if word_ends or (offset and structure is not None):
             out.extend(self._gated(text, data, word_ends, structure, offset))
         return out
+
+    def _escaped_word_events(self, data: bytes, events: list[int]) -> None:
+        """Add the events of the context words that start right after an escape written out in
+        the text (``Refund\\nssn 536221987``: the words' Python boundary, ``NO_LETTER_BEFORE``,
+        lets the escape's letter pass; their Hyperscan expressions consume a non-letter before
+        the word). The main database scans the few characters after each such escape, with the
+        escape blanked to two NULs (no word holds one, every left boundary accepts it, and a
+        NUL is no ``[\\s_-]`` that could join two words across the escape); only word events are
+        kept (rule events there were already reported by the main pass or are artefacts of the
+        blanking). A blanked escape is never the start of a word, so a word starting on the
+        escape's letter (``\\name``) is the main pass's, as in Python."""
+        starts = [m.start() for m in _ESCAPE_THEN_LETTER.finditer(data)]
+        if not starts:
+            return
+        blanked = _ESCAPE_THEN_LETTER.sub(b"\0\0", data)
+        reach = self._escaped_word_reach
+        found: list[int] = []
+        _scan_spans(self.db, blanked, [(p, p + reach) for p in starts], len(data), found)
+        events.extend(e for e in found if e >> 32 >= HOTWORD_BASE)
 
     def _gated(self, text: str, data: bytes, word_ends: dict[int, list[int]],
                structure: Structure | None, offset: int) -> list[RawMatch]:
@@ -555,6 +579,9 @@ class HyperscanBackend:
                 out.extend(plan.near_words(idx, found, ends, rs))
             i = j
         return out
+
+
+_ESCAPE_THEN_LETTER = re.compile(rb"\\[nrt](?=[A-Za-z])")
 
 
 def _scan_spans(db, data: bytes, spans: list[tuple[int, int]], n: int, events: list[int]) -> None:  # noqa: ANN001

@@ -35,6 +35,35 @@ _VERDICT_CACHE_SIZE = 1 << 16
 """Validator results kept per engine (values repeat: the same e-mail in every message)."""
 
 
+_WRITTEN_OUT = re.compile(r'\\r\\n|\\[nt]|(?P<close>\\"(?=[,;:|})\]\\]|$))|\\"')
+_READ_AS = {"\\r\\n": "   \n", "\\n": " \n", "\\t": " \t", '\\"': ' "'}
+_QUOTED_LINES = re.compile(r'"((?:[^"\\\n]|\\.)*?\\n(?:[^"\\\n]|\\.)*)"')
+"""A quoted string on one line that holds a written-out line break: a JSON or code string."""
+
+
+def unescaped_lines(text: str) -> str:
+    """``text`` with its written-out line breaks and tabs (``\\n``, ``\\r\\n``, ``\\t``: a
+    CSV file or a form inside a JSON string, an NDJSON export, a log line) read as what they
+    encode, every offset kept: the backslash becomes a space and the letter the character
+    (``a,b\\n1,2`` -> ``a,b \n1,2``; an escaped quote keeps the side of the value it stands
+    on: ``\\"Lima, Ana\\",`` -> `` "Lima, Ana" ,``), and the quotes around a string that holds
+    such a line break become line breaks too, so that its first line starts a line
+    (``"csv": "id,ssn\\n…"``: the header row is ``id,ssn``). Tables, lists and labelled lines
+    are found on this view; values and context words are read from ``text`` itself. (An escaped
+    backslash before an ``n``, ``C:\\\\new``, is misread as a line break; that only moves a line
+    end.)"""
+    if "\\" not in text:
+        return text
+    text = _QUOTED_LINES.sub(lambda m: "\n" + m.group(1) + "\n", text)
+    return _WRITTEN_OUT.sub(_read_as, text)
+
+
+def _read_as(m: re.Match[str]) -> str:
+    # A quote that closes a value keeps its place next to the delimiter after it; one that
+    # opens a value, next to the value (a CSV cell may have blanks outside its quotes).
+    return '" ' if m.group("close") else _READ_AS[m.group()]
+
+
 def shannon_entropy(value: str) -> float:
     """Bits per character of ``value``."""
     if not value:
@@ -348,7 +377,7 @@ class Engine:
     def _get_structure(self) -> Structure:
         """The tables and lists of the document being scanned (made on first use)."""
         if self._structure is None:
-            self._structure = Structure(self._document)
+            self._structure = Structure(unescaped_lines(self._document))
         return self._structure
 
     def _in_test_code(self) -> bool:

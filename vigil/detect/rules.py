@@ -77,6 +77,13 @@ def _pluralizes(word: str) -> bool:
     return word.isascii() and word[-1:].isalpha() and len(last) >= 3 and last not in _NO_PLURAL
 
 
+_NOT_ESCAPE = r"(?<!\\(?-i:[nrt]))"  # case-sensitive: ``\N`` is no escape
+NO_LETTER_BEFORE = rf"(?<![A-Za-z]{_NOT_ESCAPE})"
+"""A context word's left boundary: no letter before it, except the letter of an escape written
+out in the text (``\\n``, ``\\r``, ``\\t``): ``{"note": "Refund\\nssn 536221987"}`` in a JSON
+string, a log line or an NDJSON export. Hyperscan finds these words by a second look at the
+places right after such an escape (``HyperscanBackend._escaped_word_events``)."""
+
 UNICODE_BOUNDARY = "unicode"
 """``WordForm.left`` of a word with non-ASCII letters (``आधार``, ``numéro``, ``電話``): no letter
 of any script either side (``right`` is the same marker), or none at all for the scripts that
@@ -113,17 +120,17 @@ def word_forms(word: str) -> list[WordForm]:
         if _UNSPACED.search(word):  # Chinese, Japanese, Korean compounds: 電話番号, 전화번호
             return [WordForm(f"(?:{std})", UNICODE_BOUNDARY, std, "", True)]
         return [WordForm(_unicode_word(std), UNICODE_BOUNDARY, std, UNICODE_BOUNDARY, True)]
-    forms = [WordForm(rf"(?<![A-Za-z]){std}(?![A-Za-z])", "(?:^|[^A-Za-z])", std, "[^A-Za-z]", True)]
+    forms = [WordForm(rf"{NO_LETTER_BEFORE}{std}(?![A-Za-z])", "(?:^|[^A-Za-z])", std, "[^A-Za-z]", True)]
     parts = word.split()
     if all(p.isalpha() and p.isascii() for p in parts):
         plural = _PLURAL if _pluralizes(word) else ""
         lower = parts[0].lower() + "".join(p.capitalize() for p in parts[1:]) + plural
         upper_first = "".join(p.capitalize() for p in parts) + plural
-        forms.append(WordForm(rf"(?-i:(?<![A-Za-z]){lower}(?![a-z]))", "(?:^|[^A-Za-z])", lower, "[^a-z]", False))
+        forms.append(WordForm(rf"(?-i:{NO_LETTER_BEFORE}{lower}(?![a-z]))", "(?:^|[^A-Za-z])", lower, "[^a-z]", False))
         forms.append(WordForm(rf"(?-i:(?<![A-Z]){upper_first}(?![a-z]))", "(?:^|[^A-Z])", upper_first, "[^a-z]", False))
         if len(parts) > 1 and len(parts[0]) >= 3:  # not ``ipaddress`` (the Python module) or ``dlno``
             run = "".join(p.lower() for p in parts) + plural
-            forms.append(WordForm(rf"(?<![A-Za-z]){run}(?![A-Za-z])", "(?:^|[^A-Za-z])", run, "[^A-Za-z]", True))
+            forms.append(WordForm(rf"{NO_LETTER_BEFORE}{run}(?![A-Za-z])", "(?:^|[^A-Za-z])", run, "[^A-Za-z]", True))
         if len(parts) == 1 and len(word) >= 2:
             up = word.upper() + ("(?:E?S|s)?" if plural else "")
             forms.append(WordForm(rf"(?-i:(?<=[a-z]){up}(?![a-z]))", "[a-z]", up, "[^a-z]", False))
@@ -150,7 +157,7 @@ def words_regex(words: Iterable[str], shortest_first: bool = False) -> re.Patter
         if left == UNICODE_BOUNDARY:
             parts.append(_unicode_word(alternation) if right else f"(?:{alternation})")
             continue
-        look_left = {"(?:^|[^A-Za-z])": "(?<![A-Za-z])", "(?:^|[^A-Z])": "(?<![A-Z])",
+        look_left = {"(?:^|[^A-Za-z])": NO_LETTER_BEFORE, "(?:^|[^A-Z])": "(?<![A-Z])",
                      "[a-z]": "(?<=[a-z])"}[left]
         look_right = f"(?!{right.replace('[^', '[')})"
         body = f"{look_left}(?:{alternation}){look_right}"
@@ -167,8 +174,8 @@ def _unicode_word(core: str) -> str:
     letter, so that ``re`` can skip ahead to that letter instead of trying the lookbehind
     everywhere (4x faster on the words of ``_Plan.unicode_word_ends``)."""
     if core[:1].isalpha() and "|" not in core:
-        return rf"(?u:{core[0]}(?<![^\W\d_].)(?:{core[1:]})(?![^\W\d_]))"
-    return rf"(?u:(?<![^\W\d_])(?:{core})(?![^\W\d_]))"
+        return rf"(?u:{core[0]}(?<![^\W\d_]{_NOT_ESCAPE}.)(?:{core[1:]})(?![^\W\d_]))"
+    return rf"(?u:(?<![^\W\d_]{_NOT_ESCAPE})(?:{core})(?![^\W\d_]))"
 
 
 @dataclass(frozen=True)
@@ -484,7 +491,7 @@ class Rule:
         reporting every suffix of a long run; it becomes ``(?:^|[^X])`` instead, which matches a
         superset with the same end offsets."""
         if self.anchor is not None:
-            return self.anchor
+            return _anchor_after_escape(self.anchor) if _ESCAPE_EXCEPTION in self.pattern else self.anchor
         return _consuming_lookahead(_consuming_lookbehind(self.pattern))
 
     @property
@@ -534,6 +541,33 @@ def width(pattern: str, flags: int = 0) -> int:
     return int(_sre_parse.parse(pattern, flags).getwidth()[1])
 
 
+_ESCAPE_EXCEPTION = r"(?<!\\[nrt]))(?!(?<=\\)[nrt])"
+"""What ``with_escape_boundary`` puts into a pattern's leading boundary."""
+_CONSUMED_BOUNDARY = re.compile(r"^\(\?:\^\|\[\^((?:[^\]\\]|\\.)+)\]\)")
+
+
+def _boundary_class_at(leading: re.Pattern[str], pattern: str) -> re.Match[str] | None:
+    """The match of ``leading`` (a leading boundary whose group 1 is a character class's
+    contents) at the start of ``pattern``, when that class holds ``n``, ``r`` and ``t``."""
+    m = leading.match(pattern)
+    if not m:
+        return None
+    try:
+        boundary = re.compile(f"[{m.group(1)}]", re.ASCII)
+    except re.error:
+        return None  # the full pattern's own compile reports it
+    return m if all(boundary.match(c) for c in "nrt") else None
+
+
+def _anchor_after_escape(anchor: str) -> str:
+    """An anchor that starts with a consumed boundary ``(?:^|[^X])`` whose class holds ``n``,
+    ``r`` and ``t``, for a pattern that starts after an escape (``with_escape_boundary``): the
+    escape's letter is let through too, ``(?:^|[^X]|[nrt])``, as ``_consuming_lookbehind`` does
+    for patterns (without it Hyperscan would not report a value the Python regex finds)."""
+    m = _boundary_class_at(_CONSUMED_BOUNDARY, anchor)
+    return anchor if m is None else f"(?:^|[^{m.group(1)}]|[nrt])" + anchor[m.end():]
+
+
 _SIMPLE_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[((?:[^\]\\]|\\.)+)\]\)")
 
 
@@ -542,14 +576,8 @@ def with_escape_boundary(pattern: str) -> str:
     ``t`` also starts after an escape written out in the text (``\\n``, ``\\r``, ``\\t``: a
     JSON string, a log line, a CSV cell), and not on the escape's letter:
     ``(?<![X](?<!\\[nrt]))(?!(?<=\\)[nrt])``. Other patterns are returned unchanged."""
-    m = _SIMPLE_LEADING_LOOKBEHIND.match(pattern)
-    if not m:
-        return pattern
-    try:
-        boundary = re.compile(f"[{m.group(1)}]", re.ASCII)
-    except re.error:
-        return pattern  # the full pattern's own compile reports it
-    if not all(boundary.match(c) for c in "nrt"):
+    m = _boundary_class_at(_SIMPLE_LEADING_LOOKBEHIND, pattern)
+    if m is None:
         return pattern
     return rf"(?<![{m.group(1)}](?<!\\[nrt]))(?!(?<=\\)[nrt])" + pattern[m.end():]
 
