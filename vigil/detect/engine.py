@@ -35,10 +35,9 @@ _VERDICT_CACHE_SIZE = 1 << 16
 """Validator results kept per engine (values repeat: the same e-mail in every message)."""
 
 
-_WRITTEN_OUT = re.compile(r'\\r\\n|\\[nt]|(?P<close>\\"(?=[,;:|})\]\\]|$))|\\"')
-_READ_AS = {"\\r\\n": "   \n", "\\n": " \n", "\\t": " \t", '\\"': ' "'}
-_QUOTED_LINES = re.compile(r'"((?:[^"\\\n]|\\.)*?\\n(?:[^"\\\n]|\\.)*)"')
-"""A quoted string on one line that holds a written-out line break: a JSON or code string."""
+_QUOTED_STRING = re.compile(r'"(?:[^"\\\n]++|\\.)*+"')
+"""A quoted string on one line (a JSON or code string), escapes included."""
+_CLOSING_QUOTE = re.compile(r'\\"(?=[,;:|})\]\\]|$)')
 
 
 def unescaped_lines(text: str) -> str:
@@ -52,16 +51,19 @@ def unescaped_lines(text: str) -> str:
     are found on this view; values and context words are read from ``text`` itself. (An escaped
     backslash before an ``n``, ``C:\\\\new``, is misread as a line break; that only moves a line
     end.)"""
-    if "\\" not in text:
+    if "\\n" not in text and "\\t" not in text:
         return text
-    text = _QUOTED_LINES.sub(lambda m: "\n" + m.group(1) + "\n", text)
-    return _WRITTEN_OUT.sub(_read_as, text)
-
-
-def _read_as(m: re.Match[str]) -> str:
+    if "\\n" in text:
+        text = _QUOTED_STRING.sub(_string_as_lines, text)
     # A quote that closes a value keeps its place next to the delimiter after it; one that
     # opens a value, next to the value (a CSV cell may have blanks outside its quotes).
-    return '" ' if m.group("close") else _READ_AS[m.group()]
+    text = _CLOSING_QUOTE.sub('" ', text).replace('\\"', ' "')
+    return text.replace("\\r\\n", "   \n").replace("\\n", " \n").replace("\\t", " \t")
+
+
+def _string_as_lines(m: re.Match[str]) -> str:
+    s = m.group()
+    return "\n" + s[1:-1] + "\n" if "\\n" in s else s
 
 
 def shannon_entropy(value: str) -> float:

@@ -82,7 +82,10 @@ NO_LETTER_BEFORE = rf"(?<![A-Za-z]{_NOT_ESCAPE})"
 """A context word's left boundary: no letter before it, except the letter of an escape written
 out in the text (``\\n``, ``\\r``, ``\\t``): ``{"note": "Refund\\nssn 536221987"}`` in a JSON
 string, a log line or an NDJSON export. Hyperscan finds these words by a second look at the
-places right after such an escape (``HyperscanBackend._escaped_word_events``)."""
+places right after such an escape (``HyperscanBackend._escaped_word_events``). Words with
+non-ASCII letters keep the plain boundary (``_unicode_word``): JSON writers escape those letters
+too by default (``tel\\u00e9fono``), and there the exception is tried at every first letter
+of every such word in every non-ASCII document."""
 
 UNICODE_BOUNDARY = "unicode"
 """``WordForm.left`` of a word with non-ASCII letters (``आधार``, ``numéro``, ``電話``): no letter
@@ -174,8 +177,8 @@ def _unicode_word(core: str) -> str:
     letter, so that ``re`` can skip ahead to that letter instead of trying the lookbehind
     everywhere (4x faster on the words of ``_Plan.unicode_word_ends``)."""
     if core[:1].isalpha() and "|" not in core:
-        return rf"(?u:{core[0]}(?<![^\W\d_]{_NOT_ESCAPE}.)(?:{core[1:]})(?![^\W\d_]))"
-    return rf"(?u:(?<![^\W\d_]{_NOT_ESCAPE})(?:{core})(?![^\W\d_]))"
+        return rf"(?u:{core[0]}(?<![^\W\d_].)(?:{core[1:]})(?![^\W\d_]))"
+    return rf"(?u:(?<![^\W\d_])(?:{core})(?![^\W\d_]))"
 
 
 @dataclass(frozen=True)
