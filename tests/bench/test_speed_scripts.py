@@ -30,6 +30,7 @@ def test_detect_breakdown_times_every_stage_of_a_pass() -> None:
     chat_docs = int(table["main scan"][0].split("(")[1].rstrip(")"))
     assert chat_docs > 10
     assert table["find"][0].endswith(f"({chat_docs})")  # one find and one main scan per document
+    assert "words after escapes" in table  # its windows are not counted as main scans
     for stage in ("context-required", "validators", "findings"):
         ms, calls = table[stage][0].split(" (")
         assert float(ms) > 0 and int(calls.rstrip(")")) > 0, stage
