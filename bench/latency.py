@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from vigil.alerts import signing  # noqa: E402
 from vigil.lake import Lake  # noqa: E402
-from vigil.local_prefect import LocalPrefect, parse_time, wait_for  # noqa: E402
+from vigil.local_prefect import LocalPrefect, parse_time, skipped_by_limit, wait_for  # noqa: E402
 from vigil.simulator import SimulatorServer, SyntheticOrg, build_app, default_key  # noqa: E402
 from vigil.synth import values  # noqa: E402
 
@@ -325,7 +325,9 @@ def main() -> None:
     scan_by_id = {s["scan_run_id"]: s for s in scans}
     incident_at = {i["fingerprint"]: epoch(i["created_at"]) for i in incidents}
     arrivals, per_link = hook.first_arrival(), hook.items_per_link()
-    run_spans = [(epoch(r["start_time"]), epoch(r["end_time"]) or time.time(), r) for r in flow_runs if r["start_time"]]
+    skipped_runs = [r for r in flow_runs if skipped_by_limit(r)]
+    run_spans = [(epoch(r["start_time"]), epoch(r["end_time"]) or time.time(), r) for r in flow_runs
+                 if r["start_time"] and not skipped_by_limit(r)]
     by_chat: dict[str, list[dict]] = {}
     for f in findings:
         by_chat.setdefault(f["chat_id"], []).append(f)
@@ -453,7 +455,8 @@ def main() -> None:
         "|---|---:|---:|---:|---:|",
         *[f"| {k} | {v['n']} | {fmt(v['p50'])} | {fmt(v['p95'])} | {fmt(v['max'])} |" for k, v in schedule.items()],
         "",
-        f"Runs held by the concurrency limit (`AwaitingConcurrencySlot`): {sum(r['held'] for r in run_rows)} of "
+        f"Ticks skipped because a run was still going (`CANCEL_NEW`): {len(skipped_runs)}; runs held by the "
+        f"concurrency limit (`AwaitingConcurrencySlot`): {sum(r['held'] for r in run_rows)} of "
         f"{len(run_rows)}; runs not completed: {sum(r['state'] != 'COMPLETED' for r in run_rows if r['end'])}.",
         "",
         "## API requests (counted by the simulator)",
@@ -478,7 +481,8 @@ def main() -> None:
         "command": command, "started_at": started_at.isoformat(), "latency": latency, "parts": parts,
         "missed": missed, "schedule": schedule, "requests": requests, "idle_endpoints": idle_endpoints,
         "prefect_settings": settings,
-        "chats": [asdict(p) for p in planted], "runs": run_rows}, indent=1))
+        "chats": [asdict(p) for p in planted], "runs": run_rows,
+        "skipped_runs": len(skipped_runs)}, indent=1))
     print("\n".join(lines))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
