@@ -13,13 +13,20 @@ costs.
 
 Each revision is checked out in a temporary ``git worktree`` and imported from there (the
 installed vigil is hidden). Needs valgrind; about a minute per revision, kind and size.
+
+Set and dict iteration orders follow Python's string hashing, so two runs of the same code
+differed by up to 3% (2026-12-04). Each count runs with a fixed ``PYTHONHASHSEED``; with
+``--seeds N`` every row is counted under seeds 0..N-1 and reports the median and the range,
+which is the noise to read differences between revisions against.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import os
 import pickle
+import statistics
 import re
 import shutil
 import subprocess
@@ -57,14 +64,15 @@ def child(root: str, corpus: str, mb: float, steady: bool = False) -> None:
     print(f"BYTES {sum(len(d.encode()) for d in counted)} FINDINGS {findings}")
 
 
-def count(root: Path, corpus: Path, mb: float, steady: bool = False) -> tuple[int, int, int]:
-    """(instructions, bytes, findings) of one counted scan."""
+def count(root: Path, corpus: Path, mb: float, steady: bool = False, seed: int = 0) -> tuple[int, int, int]:
+    """(instructions, bytes, findings) of one counted scan, with ``PYTHONHASHSEED=seed``."""
     cmd = [sys.executable, __file__, "--child", str(root), str(corpus), str(mb)] + (["--steady"] if steady else [])
-    subprocess.run(cmd, check=True, capture_output=True)  # compile the Hyperscan cache first
+    env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+    subprocess.run(cmd, check=True, capture_output=True, env=env)  # compile the Hyperscan cache first
     with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
         run = subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
                               "--toggle-collect=functools_reduce", f"--callgrind-out-file={out.name}", *cmd],
-                             check=True, capture_output=True, text=True)
+                             check=True, capture_output=True, text=True, env=env)
     collected = re.search(r"Collected : (\d+)", run.stderr)
     counted = re.search(r"BYTES (\d+) FINDINGS (\d+)", run.stdout)
     if collected is None or counted is None:
@@ -79,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mb", type=float, nargs=2, default=[2.0, 4.0], help="the two sample sizes")
     parser.add_argument("--steady", type=float, metavar="MB", default=None,
                         help="instead: count a second pass over one sample of MB (see child())")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="count each row under PYTHONHASHSEED 0..N-1: median and range (default 1)")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
@@ -86,23 +96,41 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(tmp)
         corpora = pickle_speed_corpora(work, args.kind or ["chat", "code"],
                                        int(max(args.steady or 0, *args.mb) * 1e6) + 1_000_000)
-        print("| revision | corpus | instructions (second pass) | counted bytes | findings | instructions per byte |"
+        seeds = range(max(args.seeds, 1))
+        spread = " (median, range)" if len(seeds) > 1 else ""
+        print(f"| revision | corpus | instructions (second pass{spread}) | counted bytes | findings "
+              f"| instructions per byte |"
               if args.steady else
-              "| revision | corpus | instructions (small / large sample) | counted bytes | findings | instructions per byte (marginal) |")
+              f"| revision | corpus | instructions (small / large sample{spread}) | counted bytes | findings "
+              f"| instructions per byte (marginal) |")
         print("|---|---|---|---|---|---|")
         revs = args.rev or ["HEAD"]
         with revision_trees(work, revs) as trees:
             for rev in revs:
                 for kind, corpus in corpora.items():
                     if args.steady:
-                        instr, size, found = count(trees[rev], corpus, args.steady, steady=True)
-                        print(f"| {rev} | {kind} | {instr / 1e6:.1f} M | {size:,} | {found} "
-                              f"| {instr / size:.0f} |", flush=True)
+                        counts = [count(trees[rev], corpus, args.steady, steady=True, seed=s) for s in seeds]
+                        instr = [c[0] for c in counts]
+                        size, found = counts[0][1], counts[0][2]
+                        print(f"| {rev} | {kind} | {_median_range(instr, 1e6, 'M')} | {size:,} | {found} "
+                              f"| {_median_range([i / size for i in instr], 1, '')} |", flush=True)
                         continue
-                    small, large = (count(trees[rev], corpus, mb) for mb in args.mb)
-                    per_byte = (large[0] - small[0]) / (large[1] - small[1])
-                    print(f"| {rev} | {kind} | {small[0] / 1e6:.1f} M / {large[0] / 1e6:.1f} M "
-                          f"| {small[1]:,} / {large[1]:,} | {small[2]} / {large[2]} | {per_byte:.0f} |", flush=True)
+                    pairs = [[count(trees[rev], corpus, mb, seed=s) for mb in args.mb] for s in seeds]
+                    small, large = pairs[0]
+                    per_byte = [(lg[0] - sm[0]) / (lg[1] - sm[1]) for sm, lg in pairs]
+                    print(f"| {rev} | {kind} | {_median_range([p[0][0] for p in pairs], 1e6, 'M')} / "
+                          f"{_median_range([p[1][0] for p in pairs], 1e6, 'M')} "
+                          f"| {small[1]:,} / {large[1]:,} | {small[2]} / {large[2]} "
+                          f"| {_median_range(per_byte, 1, '')} |", flush=True)
+
+
+def _median_range(values: list[float], unit: float, suffix: str) -> str:
+    """``12.3 M`` for one value; ``12.3 M (12.1–12.6)`` for several."""
+    digits = 1 if suffix else 0
+    text = f"{statistics.median(values) / unit:.{digits}f}{' ' + suffix if suffix else ''}"
+    if len(values) > 1:
+        text += f" ({min(values) / unit:.{digits}f}–{max(values) / unit:.{digits}f})"
+    return text
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
