@@ -185,3 +185,54 @@ def test_row_above_and_sql_column_test_equal_their_plain_versions_on_random_line
                 assert ((_SQL_COLUMN_DEF.match(text, start, pos) is None)
                         == (plain_sql.match(text, start, pos) is None)), repr(text)
             start = end + 1
+
+
+def test_joined_escape_windows_report_what_each_window_scanned_alone_reports(hs_engine) -> None:
+    """``_scan_word_windows`` scans every window after an escape in one Hyperscan call; on
+    texts full of escapes, with context words cut by a window's end or glued to the next escape,
+    it reports the same word events as one scan per window of the blanked text (the way it was
+    done before)."""
+    from vigil.detect.backends import _ESCAPE_THEN_LETTER, HOTWORD_BASE, _scan_word_windows
+
+    backend = hs_engine.backend
+    db, reach = backend.db, backend._escaped_word_reach
+    rng = random.Random(23)
+    words = ["ssn", "passport", "passportNumber", "routing number", "tel", "telefone", "dob",
+             "social_security_number", "cardNumber", "iban", "password", "tax id", "Phone"]
+    pieces = [r"\n", r"\t", r"\r", " ", "x", "Q", "q", ": ", "-", "_", "7", '\\"']
+
+    def alone(blanked: bytes, windows: list[tuple[int, int]]) -> list[int]:
+        out: list[int] = []
+        for lo, hi in windows:
+            def on_match(event_id, _from, to, _flags, _ctx, lo=lo):  # noqa: ANN001, ANN202
+                if event_id >= HOTWORD_BASE:
+                    out.append(event_id << 32 | (to + lo))
+            db.scan(blanked[lo:min(hi, len(blanked))], match_event_handler=on_match)
+        return sorted(set(out))
+
+    # a longer word cut by its window's end right after a shorter word it starts with, then
+    # another window: the join must not give the shorter word its right boundary
+    cut = [r"\n" + " " * (reach - 2 - len(short)) + longer + r"\nssn 1 \tx"
+           for longer, short in [("telefone", "tel"), ("passportNumber", "passport"), ("dobs", "dob")]]
+    cut.append(r"a\tssn")  # a word at the very end, with no character after it to end it
+    compared = 0
+    for k in range(600 + len(cut)):
+        parts = [cut[k - 600]] if k >= 600 else []
+        for _ in range(rng.randint(1, 12) if k < 600 else 0):
+            parts.append(rng.choice(pieces))
+            if rng.random() < 0.6:
+                word = rng.choice(words)
+                parts.append(word[:rng.randint(1, len(word))] if rng.random() < 0.3 else word)
+            parts.append(" " * rng.randint(0, reach + 3) if rng.random() < 0.3 else "")
+        data = ("".join(parts) + ("\n" if k < 600 else "")).encode()
+        starts = [m.start() for m in _ESCAPE_THEN_LETTER.finditer(data)]
+        if not starts:
+            continue
+        blanked = _ESCAPE_THEN_LETTER.sub(b"\0\0", data)
+        windows = [(p, p + reach) for p in starts]
+        joined: list[int] = []
+        _scan_word_windows(db, data, starts, reach, joined)
+        expected = alone(blanked, windows)
+        assert sorted(set(joined)) == expected, data
+        compared += bool(expected) and len(starts) > 1
+    assert compared > 120  # texts with several windows and words in them

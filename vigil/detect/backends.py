@@ -521,13 +521,8 @@ class HyperscanBackend:
         blanking). A blanked escape is never the start of a word, so a word starting on the
         escape's letter (``\\name``) is the main pass's, as in Python."""
         starts = [m.start() for m in _ESCAPE_THEN_LETTER.finditer(data)]
-        if not starts:
-            return
-        blanked = _ESCAPE_THEN_LETTER.sub(b"\0\0", data)
-        reach = self._escaped_word_reach
-        found: list[int] = []
-        _scan_spans(self.db, blanked, [(p, p + reach) for p in starts], len(data), found)
-        events.extend(e for e in found if e >> 32 >= HOTWORD_BASE)
+        if starts:
+            _scan_word_windows(self.db, data, starts, self._escaped_word_reach, events)
 
     def _gated(self, text: str, data: bytes, word_ends: dict[int, list[int]],
                structure: Structure | None, offset: int) -> list[RawMatch]:
@@ -609,6 +604,39 @@ def _scan_spans(db, data: bytes, spans: list[tuple[int, int]], n: int, events: l
             continue
         base = lo
         db.scan(data[lo:hi], match_event_handler=on_match)
+
+
+
+
+def _scan_word_windows(db, data: bytes, starts: list[int], width: int, events: list[int]) -> None:  # noqa: ANN001
+    """Append the context-word events (``id << 32 | end``, ids from ``HOTWORD_BASE``) that
+    ``db`` reports in the windows ``data[p:p + width]`` (``p`` in ``starts``: each the start of
+    an escape before a letter), each window scanned on its own with every such escape blanked
+    to two NULs -- in one Hyperscan call over the windows joined by a NUL (one call per window
+    cost ~7 µs each, and a JSON export holds thousands). Windows are not merged: a word found
+    only by merging two would not start right after an escape, and the main scan reports it.
+    No word holds a NUL, so no match runs from one window into the next; a word cut by its
+    window's end whose consumed right boundary would be the joining NUL (or the padding of a
+    window at the end of ``data``) lies past its window and is dropped."""
+    step, n = width + 1, len(data)
+    pieces = [data[p:p + width] for p in starts]
+    k = len(pieces) - 1
+    while k >= 0 and len(pieces[k]) < width:  # windows at the end of ``data``: keep every step equal
+        pieces[k] = pieces[k].ljust(width, b"\0")
+        k -= 1
+    # Blanking the joined windows blanks what blanking ``data`` would, except an escape whose
+    # letter lies past its window (two non-letters either way for a word ending before it).
+    joined = _ESCAPE_THEN_LETTER.sub(b"\0\0", b"\0".join(pieces))
+    append = events.append
+
+    def on_match(event_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+        if event_id >= HOTWORD_BASE:
+            k, at = divmod(to - 1, step)  # the window and place of the consumed right boundary
+            end = starts[k] + at + 1
+            if at < width and end <= n:
+                append(event_id << 32 | end)
+
+    db.scan(joined, match_event_handler=on_match)
 
 
 def _reach(rule: Rule) -> tuple[int, int]:
