@@ -121,6 +121,35 @@ def test_values_right_after_an_escaped_line_break_or_tab(engine_name, request, t
     assert hits == [(infotype, value)]
 
 
+@pytest.mark.parametrize("engine_name", ["hs_engine", "py_engine"])
+def test_every_value_ends_where_a_written_out_escape_begins(engine_name, request):
+    """Each rule's one-line positive examples followed by a line break and a next line, once
+    real (``\n``, ``\t``, ``\r\n``) and once written out as in a JSON string: the same
+    findings at the same places. Value classes that took a backslash once ran over the escape
+    (``the password is Quartz#6249river\nthanks`` gave ``Quartz#6249river\nthanks``: 76 of 530
+    PASSWORD values on the evaluation corpus as JSON strings), and a word after a keyword became a
+    password (``…it was rejected\nthanks``)."""
+    engine = request.getfixturevalue(engine_name)
+
+    def spans(text: str, n: int) -> set[tuple[str, int, int]]:
+        return {(f.detector, f.start, f.end) for f in engine.scan(text) if f.start < n}
+
+    checked, differ = 0, []
+    for rule in engine.rules:
+        for example in rule.examples["positive"]:
+            if any(c in example for c in "\\\n\t"):
+                continue
+            n = len(example)
+            for real, written in (("\n", r"\n"), ("\t", r"\t"), ("\r\n", r"\r\n")):
+                for after in ("thanks", "Thanks again", "2 more"):
+                    plain = spans(example + real + after, n)
+                    checked += bool(plain)
+                    if plain != spans(example + written + after, n):
+                        differ.append((rule.id, example + written + after))
+    assert not differ, differ[:5]
+    assert checked > 1000
+
+
 @pytest.mark.parametrize("text", [r"Refund issued.\qssn 536221987", "Refund issued.lessn 536221987",
                                   r"Refund issued.\Nssn 536221987"])
 def test_a_letter_that_is_no_escape_still_joins_the_word(hs_engine, text):
