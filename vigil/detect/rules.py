@@ -575,14 +575,23 @@ _SIMPLE_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[((?:[^\]\\]|\\.)+)\]\)")
 
 
 def with_escape_boundary(pattern: str) -> str:
-    """A pattern that starts with a boundary ``(?<![X])`` whose class holds ``n``, ``r`` and
-    ``t`` also starts after an escape written out in the text (``\\n``, ``\\r``, ``\\t``: a
-    JSON string, a log line, a CSV cell), and not on the escape's letter:
-    ``(?<![X](?<!\\[nrt]))(?!(?<=\\)[nrt])``. Other patterns are returned unchanged."""
-    m = _boundary_class_at(_SIMPLE_LEADING_LOOKBEHIND, pattern)
-    if m is None:
-        return pattern
-    return rf"(?<![{m.group(1)}](?<!\\[nrt]))(?!(?<=\\)[nrt])" + pattern[m.end():]
+    """Every boundary ``(?<![X])`` of ``pattern`` whose class holds ``n``, ``r`` and ``t`` also
+    passes after an escape written out in the text (``\\n``, ``\\r``, ``\\t``: a JSON string,
+    a log line, a CSV cell), and not on the escape's letter:
+    ``(?<![X](?<!\\[nrt]))(?!(?<=\\)[nrt])`` -- the one a pattern starts with (where its value
+    starts) and those inside it (a keyword in ``(?i:…)`` or in a later alternative:
+    ``…\\nsshpass -p …``). Other boundaries are left as they are."""
+    out, at = [], 0
+    for m in _SIMPLE_LOOKBEHIND.finditer(pattern):
+        if _boundary_class_at(_SIMPLE_LEADING_LOOKBEHIND, m.group()) is None:
+            continue
+        out.append(pattern[at:m.start()])
+        out.append(rf"(?<![{m.group(1)}](?<!\\[nrt]))(?!(?<=\\)[nrt])")
+        at = m.end()
+    return "".join(out) + pattern[at:]
+
+
+_SIMPLE_LOOKBEHIND = re.compile(r"(?<!\\)\(\?<!\[((?:[^\]\\]|\\.)+)\]\)")
 
 
 _LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[([^\]\\]+)\](?:\(\?<!\\\\(\[[a-z]+\])\))?\)(?:\(\?!\(\?<=\\\\\)\[[a-z]+\]\))?")
