@@ -170,6 +170,9 @@ def test_passwords_as_written(audit, audit_py, text, value):
     "password: ${DB_PASSWORD}",
     "password=os.environ['DB_PASSWORD']",
     "password:yh^%#rest-of-my-password",
+    # a format field (CPython's netrc.py writes its lines with an f-string, escapes written out)
+    'rep += f"\\tpassword {attrs[2]}\\n"',
+    "print(f'password {user.secret_field}')",
     "[('http', 'user/name', 'password', 'localhost:22')]",
     "check_call(['openssl', 'pkey', '-out', 'key.passwd.pem', '-aes256'])",
     # documentation

@@ -698,13 +698,15 @@ def has_long_run(value: str, length: int = _LONG_RUN) -> bool:
 
 
 _ENV_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_FORMAT_FIELD = re.compile(r"\{[A-Za-z_0-9][\w.\[\]]*(?:![rsa])?\}$")
+"""A ``str.format`` or f-string field: a name, index or attribute chain in braces."""
 
 
 def is_placeholder(value: str) -> bool:
     """Whether ``value`` looks like a template, redaction or documentation example: ``EXAMPLE``,
     ``xxxx``, ``***``, ``<your-key>``, ``${VAR}``, ``{{ secret }}``, ``%(name)s``, ``changeme``,
-    sequences such as ``123456789`` and runs of one character (six in a short value, twenty in a
-    key body)."""
+    sequences such as ``123456789``, a format field (``{attrs[2]}``, ``{user.password}``) and
+    runs of one character (six in a short value, twenty in a key body)."""
     low = value.lower()
     if low in _PLACEHOLDER_VALUES:
         return True
@@ -713,6 +715,8 @@ def is_placeholder(value: str) -> bool:
             else any(part in low for part in _PLACEHOLDER_PARTS)):
         return True
     if value[:1] == "$" and value[1:2] in _ENV_START:
+        return True
+    if value[:1] == "{" and _FORMAT_FIELD.match(value):
         return True
     if "<" in value and _ANGLED.search(value):
         return True
