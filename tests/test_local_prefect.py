@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vigil.local_prefect import (Deployment, LocalPrefect, prefect_env, pull_directory_variable,
-                                 write_deployment_copy)
+from vigil.local_prefect import (LIMIT_REACHED, Deployment, LocalPrefect, prefect_env,
+                                 pull_directory_variable, skipped_by_limit, write_deployment_copy)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,3 +110,15 @@ def test_delete_gives_up_after_prefects_client_retries(httpserver, tmp_path):
     finally:
         stack.stop()
     assert deletes(httpserver) == [503, 503]
+
+
+def test_only_a_run_the_concurrency_limit_cancelled_counts_as_skipped():
+    """A watch tick cancelled by ``CANCEL_NEW`` is skipped; a cancelled run with another
+    message, or a crashed one, is still broken (``DeploymentRuns.scheduled`` raises)."""
+    def run(state_type, message):
+        return {"state_type": state_type, "state": {"type": state_type, "message": message}}
+
+    assert skipped_by_limit(run("CANCELLED", LIMIT_REACHED))
+    assert not skipped_by_limit(run("CANCELLED", "Cancelled by the user."))
+    assert not skipped_by_limit(run("CRASHED", LIMIT_REACHED))
+    assert not skipped_by_limit({"state_type": "CANCELLED", "state": None})

@@ -380,8 +380,6 @@ def _cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "vigil"
 
 
-
-
 class HyperscanBackend:
     """One Hyperscan pass for candidates, Python ``re`` confirmation in small windows."""
 
@@ -604,8 +602,6 @@ def _scan_spans(db, data: bytes, spans: list[tuple[int, int]], n: int, events: l
             continue
         base = lo
         db.scan(data[lo:hi], match_event_handler=on_match)
-
-
 
 
 def _scan_word_windows(db, data: bytes, starts: list[int], width: int, events: list[int]) -> None:  # noqa: ANN001
