@@ -14,7 +14,7 @@ times these stages with ``perf_counter`` wrappers (stages nest: ``find`` holds `
   the group databases over the neighbourhoods;
 * ``non-ASCII words``: ``_Plan.unicode_word_ends``; ``words after escapes``:
   ``HyperscanBackend._escaped_word_events`` (the main database over the few characters after
-  each written-out escape; not counted as a main scan or a group scan);
+  each written-out escape; not counted as a main scan);
 * ``validators``: ``Engine._validate``; ``context words``: ``Engine._word_near``;
   ``cell context``: ``Structure.cell_context``; ``findings``: ``Engine._finding`` (mask,
   fingerprint, context snippet).
@@ -75,8 +75,6 @@ def _instrument() -> None:
             continue  # an older revision without this stage
 
         def timed(*args, _original=original, _label=label, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            if ESCAPED in INSIDE and _label == "group scans":
-                return _original(*args, **kwargs)  # part of the words-after-escapes stage
             started = time.perf_counter()
             INSIDE.add(_label)
             try:

@@ -549,17 +549,20 @@ _ESCAPE_EXCEPTION = r"(?<!\\[nrt]))(?!(?<=\\)[nrt])"
 _CONSUMED_BOUNDARY = re.compile(r"^\(\?:\^\|\[\^((?:[^\]\\]|\\.)+)\]\)")
 
 
+def _holds_escape_letters(contents: str) -> bool:
+    """Whether the character class ``[contents]`` holds ``n``, ``r`` and ``t``."""
+    try:
+        boundary = re.compile(f"[{contents}]", re.ASCII)
+    except re.error:
+        return False  # the full pattern's own compile reports it
+    return all(boundary.match(c) for c in "nrt")
+
+
 def _boundary_class_at(leading: re.Pattern[str], pattern: str) -> re.Match[str] | None:
     """The match of ``leading`` (a leading boundary whose group 1 is a character class's
     contents) at the start of ``pattern``, when that class holds ``n``, ``r`` and ``t``."""
     m = leading.match(pattern)
-    if not m:
-        return None
-    try:
-        boundary = re.compile(f"[{m.group(1)}]", re.ASCII)
-    except re.error:
-        return None  # the full pattern's own compile reports it
-    return m if all(boundary.match(c) for c in "nrt") else None
+    return m if m and _holds_escape_letters(m.group(1)) else None
 
 
 def _anchor_after_escape(anchor: str) -> str:
@@ -571,9 +574,6 @@ def _anchor_after_escape(anchor: str) -> str:
     return anchor if m is None else f"(?:^|[^{m.group(1)}]|[nrt])" + anchor[m.end():]
 
 
-_SIMPLE_LEADING_LOOKBEHIND = re.compile(r"^\(\?<!\[((?:[^\]\\]|\\.)+)\]\)")
-
-
 def with_escape_boundary(pattern: str) -> str:
     """Every boundary ``(?<![X])`` of ``pattern`` whose class holds ``n``, ``r`` and ``t`` also
     passes after an escape written out in the text (``\\n``, ``\\r``, ``\\t``: a JSON string,
@@ -583,7 +583,7 @@ def with_escape_boundary(pattern: str) -> str:
     ``…\\nsshpass -p …``). Other boundaries are left as they are."""
     out, at = [], 0
     for m in _SIMPLE_LOOKBEHIND.finditer(pattern):
-        if _boundary_class_at(_SIMPLE_LEADING_LOOKBEHIND, m.group()) is None:
+        if not _holds_escape_letters(m.group(1)):
             continue
         out.append(pattern[at:m.start()])
         out.append(rf"(?<![{m.group(1)}](?<!\\[nrt]))(?!(?<=\\)[nrt])")
