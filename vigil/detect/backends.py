@@ -475,8 +475,8 @@ class HyperscanBackend:
         # The appended newline gives a context word at the very end its consumed boundary; it
         # only adds prefilter events, and no confirmed match reaches it.
         data = text.encode("ascii", "replace") + b"\n"
-        self.db.scan(data, match_event_handler=on_match)
-        if b"\\" in data:
+        self.db.scan(data, on_match)
+        if data.find(b"\\") >= 0:  # not ``in``: a bytes operand is first tried as an int (a TypeError each time)
             self._escaped_word_events(data, events)
         word_ends: dict[int, list[int]] = {}
         self.plan.unicode_word_ends(text, word_ends)
@@ -601,7 +601,7 @@ def _scan_spans(db, data: bytes, spans: list[tuple[int, int]], n: int, events: l
         if lo >= hi:
             continue
         base = lo
-        db.scan(data[lo:hi], match_event_handler=on_match)
+        db.scan(data[lo:hi], on_match)
 
 
 def _scan_word_windows(db, data: bytes, starts: list[int], width: int, events: list[int]) -> None:  # noqa: ANN001
@@ -632,7 +632,7 @@ def _scan_word_windows(db, data: bytes, starts: list[int], width: int, events: l
             if at < width and end <= n:
                 append(event_id << 32 | end)
 
-    db.scan(joined, match_event_handler=on_match)
+    db.scan(joined, on_match)
 
 
 def _reach(rule: Rule) -> tuple[int, int]:
