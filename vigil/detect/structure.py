@@ -119,19 +119,27 @@ class _Block:
 class Structure:
     """Lazily discovered tables and lists of one document (``text``)."""
 
-    _CACHES = frozenset({"_rows", "_blocks", "_cells", "_headings", "_line_kinds", "_header_words_cache"})
+    __slots__ = ("text", "n", "_html", "_sql", "_rows", "_blocks", "_cells", "_headings",
+                 "_line_kinds", "_header_words_cache")
     _UNSET = object()
 
     def __init__(self, text: str) -> None:
-        # Caches (_rows: line start -> Row; _blocks: line start -> table; _cells: value span ->
+        # Caches: _rows: line start -> Row; _blocks: line start -> table; _cells: value span ->
         # CellContext; _headings: line start -> list heading; _line_kinds: line start -> what
-        # the line's context words speak for (word_region);
-        # _header_words_cache: (header row start, column) -> words) are created on first use: most
-        # documents never need them. HTML tables and SQL statements are found on first need.
+        # the line's context words speak for (word_region); _header_words_cache: (header row
+        # start, column) -> words. HTML tables and SQL statements are found on first need.
+        # (Slots, not a __getattr__ that makes the caches on first use: a class with
+        # __getattr__ makes every attribute read slower.)
         self.text = text
         self.n = len(text)
         self._html: HtmlTables | None | object = Structure._UNSET
         self._sql: SqlTables | None | object = Structure._UNSET
+        self._rows: dict = {}
+        self._blocks: dict = {}
+        self._cells: dict = {}
+        self._headings: dict = {}
+        self._line_kinds: dict = {}
+        self._header_words_cache: dict = {}
 
     def _has_markup(self) -> bool:
         """Whether the document has a table cell tag (one regex search, then cached)."""
@@ -150,13 +158,6 @@ class Structure:
         if self._sql is Structure._UNSET:
             self._sql = SqlTables.of(self.text)
         return self._sql  # type: ignore[return-value]
-
-    def __getattr__(self, name: str) -> dict:
-        if name in Structure._CACHES:
-            cache: dict = {}
-            setattr(self, name, cache)
-            return cache
-        raise AttributeError(name)
 
     # ------------------------------------------------------------------ lines and rows
     def line_bounds(self, pos: int) -> tuple[int, int]:
