@@ -236,3 +236,15 @@ def test_joined_escape_windows_report_what_each_window_scanned_alone_reports(hs_
         assert sorted(set(joined)) == expected, data
         compared += bool(expected) and len(starts) > 1
     assert compared > 120  # texts with several windows and words in them
+
+
+def test_the_context_digit_run_regex_masks_what_a_plain_repeat_masks() -> None:
+    """``engine._DIGIT_RUN`` is written ``\\d\\d{5,}`` so that ``re`` can skip to digits; it masks
+    exactly the runs ``\\d{6,}`` masks (Unicode digits included)."""
+    from vigil.detect.engine import _DIGIT_RUN, _stars
+
+    plain = re.compile(r"\d{6,}")
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(rng.choice("0123456789 x-٣") for _ in range(rng.randint(0, 40)))
+        assert _DIGIT_RUN.sub(_stars, text) == plain.sub(_stars, text), text

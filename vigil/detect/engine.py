@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from vigil.detect.backends import PAD, Backend, HyperscanBackend, PythonBackend, hyperscan_available
 from vigil.detect.known import REASON as KNOWN_EXAMPLE, load_known_examples
@@ -340,7 +340,7 @@ class Engine:
                 return True
             return cell.label is not None and words.search(cell.label)
         structure = self._get_structure()
-        reject = _ForeignWord(structure, offset, vs, ve, own_label) if fields else None
+        reject = _foreign_word(structure, offset, vs, ve, own_label) if fields else None
         if words.near(text, vs, ve, before, after, reject):
             return True
         heading = structure.list_heading(offset + vs)
@@ -447,19 +447,17 @@ class Engine:
         )
 
 
-class _ForeignWord:
+def _foreign_word(structure: Structure, offset: int, vs: int, ve: int, own_label: bool) -> Callable[[int, int], bool]:
     """``reject`` for ``WordSet.near``: whether a context word at view offsets ``[ws, we)``
-    does not speak for the value (``Structure.word_speaks_for``)."""
+    does not speak for the value (``Structure.word_speaks_for``). A closure, not an object with
+    ``__call__``: calling one is several times cheaper."""
+    speaks_for = structure.word_speaks_for
+    ovs, ove = offset + vs, offset + ve
 
-    __slots__ = ("structure", "offset", "vs", "ve", "own_label")
+    def reject(ws: int, we: int) -> bool:
+        return not speaks_for(offset + ws, offset + we, ovs, ove, own_label)
 
-    def __init__(self, structure: Structure, offset: int, vs: int, ve: int, own_label: bool) -> None:
-        self.structure, self.offset, self.own_label = structure, offset, own_label
-        self.vs, self.ve = offset + vs, offset + ve
-
-    def __call__(self, ws: int, we: int) -> bool:
-        return not self.structure.word_speaks_for(self.offset + ws, self.offset + we, self.vs, self.ve,
-                                                  self.own_label)
+    return reject
 
 
 _TEST_CODE = re.compile(
@@ -514,7 +512,9 @@ def _resolve_overlaps(cands: list[_Candidate]) -> list[_Candidate]:
     return kept
 
 
-_DIGIT_RUN = re.compile(r"\d{6,}")
+# Written with a single digit first: ``re`` then skips to the next digit instead of trying the
+# repeat at every position (half the cost of ``\d{6,}``, the same matches).
+_DIGIT_RUN = re.compile(r"\d\d{5,}")
 
 
 def _stars(m: re.Match[str]) -> str:
