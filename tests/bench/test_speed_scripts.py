@@ -61,3 +61,27 @@ def test_context_word_tradeoff_variants_leave_out_the_words_they_name(monkeypatc
     assert sorted(s for s in every if not (s.isascii() and len(s) <= 3)) == sorted(fewer)
     context_word_tradeoff._drop_words(0)
     assert backends._Plan(rules).stems == []
+
+
+def test_instruction_layers_run_each_part_of_the_pass_on_the_same_documents(tmp_path) -> None:  # noqa: ANN001
+    """``detect_instructions.py --layers`` counts one layer per callgrind run; here each layer's
+    child runs without valgrind on a small sample of the chat corpus: the same documents every
+    time, and counts that grow the way the layers nest."""
+    sys.path.insert(0, str(BENCH))
+    from detect_instructions import LAYERS
+    from revisions import pickle_speed_corpora
+
+    corpus = pickle_speed_corpora(tmp_path, ["chat"], 300_000)["chat"]
+    counts = {}
+    for layer in LAYERS:
+        out = subprocess.run([sys.executable, "detect_instructions.py", "--child", str(BENCH.parent), str(corpus),
+                              "0.15", "--layer", layer, "--steady"], cwd=BENCH, check=True, capture_output=True,
+                             text=True, timeout=600).stdout
+        _, size, _, found = out.split()
+        counts[layer] = (int(size), int(found))
+    assert len({size for size, _ in counts.values()}) == 1 and counts["scan"][0] > 100_000
+    found = {layer: n for layer, (_, n) in counts.items()}
+    assert found["main scan"] == 0  # no handler result is counted
+    assert 0 < found["find"] <= found["find+structure"]  # regions add matches, never remove them
+    assert found["candidates"] == found["candidates (warm)"] > 0  # a warm cache changes no verdict
+    assert 0 < found["scan"] <= found["candidates"]  # overlaps resolved, none added
