@@ -18,7 +18,7 @@ installed vigil is hidden). Needs valgrind; about a minute per revision, kind an
 superset of the one before (``LAYERS``): the main Hyperscan database alone, the backend's
 ``find`` without and with the document structure, the engine's candidates with a warm and with
 a cold verdict cache, the whole scan. The differences say what each part costs (2026-12-05, chat,
-db3d667: 52.5 / 93.7 / 99.8 / 116.1 / 127.2 / 151.9 M); reading the callers of the C functions
+665d10a: 51.6 / 93.7 / 103.4 / 120.5 / 131.4 / 152.3 M); reading the callers of the C functions
 in the kept output (``--keep DIR``, then ``callgrind_annotate --tree=caller``) shows costs that
 no Python profile shows (an exception raised and cleared inside ``bytes.__contains__``).
 
