@@ -33,6 +33,7 @@ seeds 0 and 1 agreed to 0.1 M instructions for every revision counted).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import pickle
@@ -42,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from revisions import import_tree, pickle_speed_corpora, revision_trees
@@ -170,10 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.layers:
         _layer_rows(args)
         return
-    with tempfile.TemporaryDirectory(prefix="vigil-instr-") as tmp:
-        work = Path(tmp)
-        corpora = pickle_speed_corpora(work, args.kind or ["chat", "code"],
-                                       int(max(args.steady or 0, *args.mb) * 1e6) + 1_000_000)
+    with _corpora_and_trees(args, max(args.steady or 0, *args.mb)) as (corpora, trees):
         seeds = range(max(args.seeds, 1))
         spread = " (median, range)" if len(seeds) > 1 else ""
         print(f"| revision | corpus | instructions (second pass{spread}) | counted bytes | findings "
@@ -182,27 +181,25 @@ def main(argv: list[str] | None = None) -> None:
               f"| revision | corpus | instructions (small / large sample{spread}) | counted bytes | findings "
               f"| instructions per byte (marginal) |")
         print("|---|---|---|---|---|---|")
-        revs = args.rev or ["HEAD"]
-        with revision_trees(work, revs) as trees:
-            for rev in revs:
-                for kind, corpus in corpora.items():
-                    if args.steady:
-                        counts = [count(trees[rev], corpus, args.steady, steady=True, seed=s, keep=args.keep,
-                                        rev=rev)
-                                  for s in seeds]
-                        instr = [c[0] for c in counts]
-                        size, found = counts[0][1], counts[0][2]
-                        print(f"| {rev} | {kind} | {_median_range(instr, 1e6, 'M')} | {size:,} | {found} "
-                              f"| {_median_range([i / size for i in instr], 1, '')} |", flush=True)
-                        continue
-                    pairs = [[count(trees[rev], corpus, mb, seed=s, keep=args.keep, rev=rev) for mb in args.mb]
-                             for s in seeds]
-                    small, large = pairs[0]
-                    per_byte = [(lg[0] - sm[0]) / (lg[1] - sm[1]) for sm, lg in pairs]
-                    print(f"| {rev} | {kind} | {_median_range([p[0][0] for p in pairs], 1e6, 'M')} / "
-                          f"{_median_range([p[1][0] for p in pairs], 1e6, 'M')} "
-                          f"| {small[1]:,} / {large[1]:,} | {small[2]} / {large[2]} "
-                          f"| {_median_range(per_byte, 1, '')} |", flush=True)
+        for rev in args.rev or ["HEAD"]:
+            for kind, corpus in corpora.items():
+                if args.steady:
+                    counts = [count(trees[rev], corpus, args.steady, steady=True, seed=s, keep=args.keep,
+                                    rev=rev)
+                              for s in seeds]
+                    instr = [c[0] for c in counts]
+                    size, found = counts[0][1], counts[0][2]
+                    print(f"| {rev} | {kind} | {_median_range(instr, 1e6, 'M')} | {size:,} | {found} "
+                          f"| {_median_range([i / size for i in instr], 1, '')} |", flush=True)
+                    continue
+                pairs = [[count(trees[rev], corpus, mb, seed=s, keep=args.keep, rev=rev) for mb in args.mb]
+                         for s in seeds]
+                small, large = pairs[0]
+                per_byte = [(lg[0] - sm[0]) / (lg[1] - sm[1]) for sm, lg in pairs]
+                print(f"| {rev} | {kind} | {_median_range([p[0][0] for p in pairs], 1e6, 'M')} / "
+                      f"{_median_range([p[1][0] for p in pairs], 1e6, 'M')} "
+                      f"| {small[1]:,} / {large[1]:,} | {small[2]} / {large[2]} "
+                      f"| {_median_range(per_byte, 1, '')} |", flush=True)
 
 
 def _layer_rows(args: argparse.Namespace) -> None:
@@ -210,18 +207,24 @@ def _layer_rows(args: argparse.Namespace) -> None:
     print("| revision | corpus | layer | instructions (second pass) | counted bytes | matches or findings "
           "| instructions per byte |")
     print("|---|---|---|---|---|---|---|")
+    with _corpora_and_trees(args, args.steady) as (corpora, trees):
+        for rev in args.rev or ["HEAD"]:
+            for kind, corpus in corpora.items():
+                for layer in LAYERS:
+                    instr, size, found = count(trees[rev], corpus, args.steady, steady=True, layer=layer,
+                                               keep=args.keep, rev=rev)
+                    print(f"| {rev} | {kind} | {layer} | {instr / 1e6:.1f} M | {size:,} | {found} "
+                          f"| {instr / size:.0f} |", flush=True)
+
+
+@contextlib.contextmanager
+def _corpora_and_trees(args: argparse.Namespace, mb: float) -> Iterator[tuple[dict[str, Path], dict[str, Path]]]:
+    """The pickled corpora of ``--kind`` (``mb`` MB and 1 MB to spare) and a worktree per ``--rev``."""
     with tempfile.TemporaryDirectory(prefix="vigil-instr-") as tmp:
         work = Path(tmp)
-        corpora = pickle_speed_corpora(work, args.kind or ["chat", "code"], int(args.steady * 1e6) + 1_000_000)
-        revs = args.rev or ["HEAD"]
-        with revision_trees(work, revs) as trees:
-            for rev in revs:
-                for kind, corpus in corpora.items():
-                    for layer in LAYERS:
-                        instr, size, found = count(trees[rev], corpus, args.steady, steady=True, layer=layer,
-                                                   keep=args.keep, rev=rev)
-                        print(f"| {rev} | {kind} | {layer} | {instr / 1e6:.1f} M | {size:,} | {found} "
-                              f"| {instr / size:.0f} |", flush=True)
+        corpora = pickle_speed_corpora(work, args.kind or ["chat", "code"], int(mb * 1e6) + 1_000_000)
+        with revision_trees(work, args.rev or ["HEAD"]) as trees:
+            yield corpora, trees
 
 
 def _median_range(values: list[float], unit: float, suffix: str) -> str:
