@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from vigil.detect import catalog
@@ -23,6 +25,23 @@ def test_every_planted_infotype_has_a_detector():
     covered = {r.infotype for r in RULES}
     assert set(PLANTED_INFOTYPES) <= covered, set(PLANTED_INFOTYPES) - covered
 
+
+
+def test_data_files_read_the_same_with_libyaml_and_the_python_parser():
+    """``load_data_yaml`` reads the shipped data files with libyaml when PyYAML has it; it must
+    build exactly what PyYAML's own parser builds."""
+    import yaml
+
+    from vigil.yamldata import load_data_yaml
+
+    root = Path(__file__).resolve().parents[2] / "vigil"
+    files = sorted(root.glob("detect/rules/*.yaml")) + sorted(root.glob("detect/*.yaml")) + [
+        root / "extract" / "filetypes.yaml"]
+    assert len(files) >= 8
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert load_data_yaml(text) == yaml.safe_load(text), path.name
+    assert yaml.__with_libyaml__  # the wheels have it; without it the speed-up is gone, not the answers
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_examples(rule, hs_engine):

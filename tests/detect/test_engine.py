@@ -216,6 +216,25 @@ def test_custom_detectors_from_yaml(cache_dir, tmp_path):
         assert "12345678" not in config
 
 
+
+def test_overrides_change_only_the_engine_they_configure(cache_dir):
+    """The built-in rules are compiled once per process and shared by every engine
+    (``load_builtin_rules``): one engine's overrides must not reach another's rules."""
+    text = "mail ana@acme-corp.com about card 4111 1111 1111 1111"
+    before = {f.detector: (f.likelihood, f.severity) for f in Engine.load(KEY, cache_dir=cache_dir).scan(text)}
+    assert "email-address" in before
+    custom = Engine.load(KEY, cache_dir=cache_dir, custom_rules={"overrides": {
+        "email-address": {"min_likelihood": "VERY_LIKELY", "severity": "critical", "likelihood": "UNLIKELY",
+                          "allowlist": ["ana@acme-corp\\.com"]},
+        "credit-card-number": {"disabled": True}}})
+    assert not {f.detector for f in custom.scan(text)} & {"email-address", "credit-card-number"}
+    after = {f.detector: (f.likelihood, f.severity) for f in Engine.load(KEY, cache_dir=cache_dir).scan(text)}
+    assert after == before
+    email = next(r for r in load_builtin_rules() if r.id == "email-address")
+    assert (email.severity, email.min_likelihood, email.allowlist) != ("critical", 4, ("ana@acme-corp\\.com",))
+    assert load_builtin_rules() is not load_builtin_rules()  # a new list each call, the same rules
+    assert all(a is b for a, b in zip(load_builtin_rules(), load_builtin_rules()))
+
 def test_custom_rule_errors_are_clear():
     with pytest.raises(RuleError, match="hashes"):
         Engine.load(KEY, custom_rules={"detectors": [{"id": "x", "type": "exact_match", "infotype": "X",

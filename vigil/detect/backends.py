@@ -390,7 +390,6 @@ class HyperscanBackend:
             raise RuntimeError("the hyperscan wheel is not installed; use backend='python'")
         self.rules = rules
         self.plan = _Plan(rules)
-        self.python = PythonBackend(rules)
         self._reach = {idx: _reach(rule) for idx, rule in enumerate(rules)}
         self._shift = {idx: rule.hs_end_shift for idx, rule in enumerate(rules)}
         self._lead = {idx: (rule.lead_regex, rule.lead_reach, rule.lead_width) for idx, rule in enumerate(rules)

@@ -27,6 +27,7 @@ The configuration never needs raw customer values: exact-match lists hold SHA-25
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from pathlib import Path
@@ -112,7 +113,7 @@ def apply_custom_config(rules: list[Rule], config: Any) -> list[Rule]:
             raise RuleError(f"override for unknown detector {rid!r}")
         if not isinstance(override, dict) or set(override) - _OVERRIDE_KEYS:
             raise RuleError(f"override {rid}: allowed keys are {sorted(_OVERRIDE_KEYS)}")
-        rule = by_id[rid]
+        rule = by_id[rid] = copy.copy(by_id[rid])  # the built-in rules are shared: change a copy
         if override.get("disabled"):
             disabled.add(rid)
         if "min_likelihood" in override:
@@ -125,7 +126,7 @@ def apply_custom_config(rules: list[Rule], config: Any) -> list[Rule]:
             patterns = list(rule.allowlist) + [str(a) for a in override["allowlist"]]
             rule.allowlist = tuple(patterns)
             rule.allowlist_regex = re.compile("|".join(f"(?:{a})" for a in patterns))
-    out = [r for r in rules if r.id not in disabled]
+    out = [by_id[r.id] for r in rules if r.id not in disabled]
     for spec in data.get("detectors") or []:
         if not isinstance(spec, dict):
             raise RuleError("custom rules: each detector must be a mapping")

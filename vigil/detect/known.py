@@ -15,6 +15,7 @@ from typing import Callable
 import yaml
 
 from vigil.detect.rules import RuleError
+from vigil.yamldata import load_data_yaml
 
 KNOWN_EXAMPLES_FILE = Path(__file__).with_name("known_examples.yaml")
 REASON = "known_example"
@@ -88,7 +89,7 @@ class KnownExamples:
 def load_known_examples(path: Path = KNOWN_EXAMPLES_FILE) -> KnownExamples:
     """The built-in list (cached)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_data_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RuleError(f"{path.name}: invalid YAML: {exc}") from None
     return KnownExamples.from_data(data, path.name)

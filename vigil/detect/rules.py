@@ -13,6 +13,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -21,6 +22,7 @@ import yaml
 from vigil.detect.masking import MASKS, NORMALIZERS
 from vigil.detect.model import SEVERITIES, likelihood_rank
 from vigil.detect.validators import VALIDATORS
+from vigil.yamldata import load_data_yaml
 
 try:  # Python 3.11+
     from re import _parser as _sre_parse  # type: ignore[attr-defined]
@@ -168,8 +170,6 @@ def words_regex(words: Iterable[str], shortest_first: bool = False) -> re.Patter
     return re.compile("|".join(parts), re.I)
 
 
-_words_regex = words_regex
-
 
 def _unicode_word(core: str) -> str:
     """``core`` with no letter of any script either side, Unicode rules even inside a pattern
@@ -196,17 +196,9 @@ class WordSet:
 
     @classmethod
     def of(cls, words: Iterable[str]) -> "WordSet | None":
-        words = list(words)
-        regex = words_regex(words)
-        if regex is None:
-            return None
-        firsts = sorted({w.strip().split()[0].lower() for w in words if w and w.strip()}, key=len)
-        stems: list[str] = []
-        for stem in firsts:
-            if not any(stem.startswith(s) for s in stems):
-                stems.append(stem)
-        return cls(regex, width(regex.pattern), re.compile("|".join(map(re.escape, stems))),
-                   words_regex(words, shortest_first=True))
+        """The compiled set for ``words`` (None for none), made once per word list and process:
+        rules share lists, and each set costs several regex parses and compiles."""
+        return _word_set(tuple(words))
 
     def near(self, text: str, vs: int, ve: int, before: int, after: int,
              reject: Callable[[int, int], bool] | None = None) -> bool:
@@ -249,6 +241,20 @@ class WordSet:
             m = search(low, m.start() + 1)
 
 
+@lru_cache(maxsize=1024)
+def _word_set(words: tuple[str, ...]) -> WordSet | None:
+    regex = words_regex(words)
+    if regex is None:
+        return None
+    firsts = sorted({w.strip().split()[0].lower() for w in words if w and w.strip()}, key=len)
+    stems: list[str] = []
+    for stem in firsts:
+        if not any(stem.startswith(s) for s in stems):
+            stems.append(stem)
+    return WordSet(regex, width(regex.pattern), re.compile("|".join(map(re.escape, stems))),
+                   words_regex(words, shortest_first=True))
+
+
 def _window(value: Any, default: tuple[int, int], rule_id: str, key: str) -> tuple[int, int]:
     if value is None:
         return default
@@ -261,7 +267,9 @@ def _window(value: Any, default: tuple[int, int], rule_id: str, key: str) -> tup
 
 @dataclass
 class Rule:
-    """One detector. Build with ``Rule.from_dict``; fields mirror the YAML keys."""
+    """One detector. Build with ``Rule.from_dict``; fields mirror the YAML keys. Do not change a
+    loaded rule: the built-in ones are shared by every engine of the process
+    (``load_builtin_rules``); change a ``copy.copy`` of it."""
 
     id: str
     infotype: str
@@ -438,13 +446,14 @@ class Rule:
             word = str(word).strip()
             if not (word[-1:].isalnum() or unicodedata.category(word[-1:] or " ").startswith("M")):
                 raise RuleError(f"rule {rid}: context word {word!r} must end with a letter or digit")
-        self.hotword_regex = _words_regex(self.hotwords)
-        self.anti_context_regex = _words_regex(self.anti_context)
-        # Longest context word (chars): how far before a window a word may start.
-        self.hotword_width = width(self.hotword_regex.pattern) if self.hotword_regex else 0
-        self.anti_context_width = width(self.anti_context_regex.pattern) if self.anti_context_regex else 0
         self.hotword_set = WordSet.of(self.hotwords)
         self.anti_context_set = WordSet.of(self.anti_context)
+        # The words regex (``words_regex``) and its longest match (chars): how far before a
+        # window a word may start.
+        self.hotword_regex = self.hotword_set.regex if self.hotword_set else None
+        self.anti_context_regex = self.anti_context_set.regex if self.anti_context_set else None
+        self.hotword_width = self.hotword_set.width if self.hotword_set else 0
+        self.anti_context_width = self.anti_context_set.width if self.anti_context_set else 0
         try:
             self.allowlist_regex = (re.compile("|".join(f"(?:{a})" for a in self.allowlist))
                                     if self.allowlist else None)
@@ -539,8 +548,10 @@ class ContextAdjust:
                    int(data.get("adjust", -1)), WordSet.of(words))
 
 
+@lru_cache(maxsize=4096)
 def width(pattern: str, flags: int = 0) -> int:
-    """Longest possible match of ``pattern`` in characters (MAXREPEAT when unbounded)."""
+    """Longest possible match of ``pattern`` in characters (MAXREPEAT when unbounded; a parse of
+    the pattern, so remembered per pattern)."""
     return int(_sre_parse.parse(pattern, flags).getwidth()[1])
 
 
@@ -631,7 +642,7 @@ def _consuming_lookahead(pattern: str) -> str:
 def load_rule_file(path: Path) -> list[Rule]:
     """All rules of one YAML file (a list of mappings)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_data_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RuleError(f"{path.name}: invalid YAML: {exc}") from None
     if not isinstance(data, list):
@@ -640,12 +651,25 @@ def load_rule_file(path: Path) -> list[Rule]:
 
 
 def load_builtin_rules(rules_dir: Path = RULES_DIR) -> list[Rule]:
-    """The built-in catalogue, in file then definition order; ids must be unique."""
+    """The built-in catalogue, in file then definition order; ids must be unique.
+
+    Compiling it takes about a second (hundreds of regexes), and a scan needs it more than once
+    (the config check, the engine), so the rules are compiled once per process and set of rule
+    files (name, size and modification time) and shared: a new list each call, the same
+    ``Rule`` objects, which nobody changes after loading (``apply_custom_config`` overrides
+    copies)."""
+    files = tuple((path, path.stat().st_mtime_ns, path.stat().st_size)
+                  for path in sorted(rules_dir.glob("*.yaml")))
+    return list(_compiled_rules(files))
+
+
+@lru_cache(maxsize=4)
+def _compiled_rules(files: tuple[tuple[Path, int, int], ...]) -> tuple[Rule, ...]:
     rules: list[Rule] = []
-    for path in sorted(rules_dir.glob("*.yaml")):
+    for path, _mtime, _size in files:
         rules.extend(load_rule_file(path))
     check_unique(rules)
-    return rules
+    return tuple(rules)
 
 
 def check_unique(rules: list[Rule]) -> None:

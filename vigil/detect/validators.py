@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Callable
 
 import phonenumbers
-import yaml
 from stdnum import bic, iban, luhn
 from stdnum.br import cnpj, cpf
 from stdnum.ca import sin
@@ -36,6 +35,8 @@ from stdnum.it import codicefiscale
 from stdnum.nl import bsn
 from stdnum.pl import pesel
 from stdnum.us import ein, itin, rtn, ssn
+
+from vigil.yamldata import load_data_yaml
 
 # A national phone number is read in up to ~25 regions, and libphonenumber compiles each region's
 # metadata patterns with re.compile: together they overflow re's own cache (512 patterns), after
@@ -138,7 +139,7 @@ def _card_range(item: object, where: str) -> tuple[str, str]:
 def card_brands(path: Path = CARD_BRANDS_FILE) -> tuple[CardBrand, ...]:
     """The brand table of ``card_brands.yaml``, read once (``ValueError`` naming the row when it
     is malformed)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_data_yaml(path.read_text(encoding="utf-8"))
     rows = data.get("brands") if isinstance(data, dict) else None
     if not isinstance(rows, list) or not rows:
         raise ValueError(f"{path.name}: expected a non-empty 'brands' list")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
+from vigil.yamldata import load_data_yaml
 
 _EXT = re.compile(r"^[a-z0-9][a-z0-9+_-]{0,15}$")
 
@@ -55,7 +55,7 @@ def load_file_types(path: str | Path | None = None) -> FileTypes:
     else:
         text = Path(path).read_text("utf-8")
         origin = str(path)
-    doc = yaml.safe_load(text)
+    doc = load_data_yaml(text)
     if not isinstance(doc, dict) or not isinstance(doc.get("formats"), dict):
         raise ValueError(f"{origin}: expected a mapping with a 'formats' mapping")
     format_of: dict[str, str] = {}
