@@ -36,6 +36,7 @@ Why the windows give the same matches as a whole-text pass:
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import logging
 import os
@@ -120,7 +121,7 @@ class _Plan:
         for idx, ids in rule_words.items():
             for w in ids:
                 self.word_rules[w].append(idx)
-        self.word_regexes = [re.compile("|".join(f.python for f in forms), re.I | re.ASCII)
+        self.word_regexes = [_compiled("|".join(f.python for f in forms), re.I | re.ASCII)
                              for forms in self.forms]
         # Words with non-ASCII letters: Hyperscan sees "?" for those, so both backends find them
         # with their Python regex (only in texts that are not pure ASCII).
@@ -270,6 +271,14 @@ def _rule_groups(loose: list[int], word_rules: list[list[int]]) -> tuple[list[li
     return groups, group_of, word_group
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str, flags: int) -> re.Pattern[str]:
+    """``re.compile``, remembered for the process: a plan compiles a few hundred context-word
+    regexes, which the rules' own compiles have pushed out of ``re``'s cache (512 patterns) by
+    the time a second engine is built (a scan builds one per run; 0.6 s each)."""
+    return re.compile(pattern, flags)
+
+
 def _trigger_words(hotwords: Iterable[str]) -> tuple[list[str], int]:
     """The context words that must be looked for to find a rule's candidates, and the slack
     this costs. A word that contains another of the rule's words on word boundaries
@@ -283,7 +292,7 @@ def _trigger_words(hotwords: Iterable[str]) -> tuple[list[str], int]:
         run_together = word.replace(" ", "")  # ``passportnumber`` holds no ``passport`` word
         inner = next((k for k, rx in kept if rx.search(word) and rx.search(run_together)), None)
         if inner is None:
-            kept.append((word, re.compile(word_forms(word)[0].python, re.I)))
+            kept.append((word, _compiled(word_forms(word)[0].python, re.I)))
         else:
             slack = max(slack, len(word) - len(inner) + 2)  # a separator may be two characters
     return sorted(k for k, _ in kept), slack
