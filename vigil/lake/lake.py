@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from vigil.lake import compaction, views
+from vigil.lake import compaction, view_cache, views
 from vigil.lake.compaction import CompactionResult
 from vigil.lake.ledger import DEFAULT_MAX_ATTEMPTS, Ledger
 from vigil.lake.schemas import TABLES
@@ -117,24 +117,20 @@ class Lake:
         once on a fresh listing.
         """
         for attempt in (1, 2):
-            con = self.connect()
             try:
-                return con.sql(sql, params=params).to_arrow_table()
+                with view_cache.cursor(self.storage) as con:
+                    return con.sql(sql, params=params).to_arrow_table()
             except duckdb.IOException:
+                view_cache.forget(self.storage)
                 if attempt == 2:
                     raise
-            finally:
-                con.close()
         raise AssertionError("unreachable")
 
     def ledger(self, kinds: Iterable[str] | None = None, run_id: str | None = None,
                max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Ledger:
         """Load the coverage ledger once (one query); keep it for the run ``run_id``."""
-        con = self.connect()
-        try:
+        with view_cache.cursor(self.storage) as con:
             return Ledger.load(con, kinds, run_id=run_id, max_attempts=max_attempts)
-        finally:
-            con.close()
 
     # -- checkpoints ---------------------------------------------------------------------------
     def checkpoints(self, namespace: str, org_id: str | None = None) -> CheckpointStore:

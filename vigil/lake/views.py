@@ -41,18 +41,25 @@ def new_connection(storage: LakeStorage) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def create_views(con: duckdb.DuckDBPyConnection, storage: LakeStorage) -> None:
-    """(Re)create ``T_all`` and ``T`` for every table; call again to see newly created tables."""
+def data_files(storage: LakeStorage) -> dict[str, tuple[str, ...]]:
+    """Every table's data files (sorted paths). Files are written once under unique names and
+    never changed in place, so equal listings mean equal contents (``vigil.lake.view_cache``)."""
+    return {name: tuple(sorted(storage.glob(table_glob(storage, spec)))) for name, spec in TABLES.items()}
+
+
+def create_views(con: duckdb.DuckDBPyConnection, storage: LakeStorage,
+                 files: dict[str, tuple[str, ...]] | None = None) -> None:
+    """(Re)create ``T_all`` and ``T`` for every table; call again to see newly created tables.
+    ``files``: the listing (``data_files``) when the caller has it already."""
     for spec in TABLES.values():
         raw = f"{spec.name}_all"
         con.execute(f"DROP VIEW IF EXISTS {spec.name}")
         con.execute(f"DROP VIEW IF EXISTS {raw}")
-        try:
-            con.unregister(f"_{spec.name}_empty")
-        except Exception:  # noqa: BLE001 - nothing registered yet
-            pass
+        # A table, not a registered Arrow object: those are local to one connection, and the
+        # view cache answers queries from cursors of the connection that made the views.
+        con.execute(f"DROP TABLE IF EXISTS _{spec.name}_empty")
         glob = table_glob(storage, spec)
-        if storage.glob(glob):
+        if files[spec.name] if files is not None else storage.glob(glob):
             source = (
                 f"read_parquet({sql_literal(storage.url(glob))}, hive_partitioning = true, "
                 f"union_by_name = true, hive_types = {{'{PARTITION_COLUMN}': DATE}})"
@@ -60,7 +67,7 @@ def create_views(con: duckdb.DuckDBPyConnection, storage: LakeStorage) -> None:
             con.execute(f"CREATE VIEW {raw} AS SELECT {_select_list(con, source, spec)} FROM {source}")
         else:
             empty = pa.Table.from_pylist([], schema=spec.view_schema())
-            con.register(f"_{spec.name}_empty", empty)
+            con.from_arrow(empty).create(f"_{spec.name}_empty")
             con.execute(f"CREATE VIEW {raw} AS SELECT * FROM _{spec.name}_empty")
         con.execute(
             f"CREATE VIEW {spec.name} AS SELECT * FROM {raw} "
@@ -90,9 +97,9 @@ def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
     create_incident_views(con)
 
 
-def connect(storage: LakeStorage) -> duckdb.DuckDBPyConnection:
-    """A new DuckDB connection with the lake's views."""
+def connect(storage: LakeStorage, files: dict[str, tuple[str, ...]] | None = None) -> duckdb.DuckDBPyConnection:
+    """A new DuckDB connection with the lake's views (``files``: see ``create_views``)."""
     con = new_connection(storage)
-    create_views(con, storage)
+    create_views(con, storage, files)
     create_derived_views(con)
     return con
