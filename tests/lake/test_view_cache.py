@@ -88,3 +88,38 @@ def test_forget_drops_the_cached_views(tmp_path, monkeypatch):
     view_cache.forget(lake.storage)
     count(lake, "SELECT count(*) FROM findings")
     assert len(made) == 2
+
+
+
+FORK = """
+import os, sys
+from vigil.lake import Lake
+from tests.lake.test_lake import finding
+lake = Lake(sys.argv[1])
+lake.land({"findings": [finding(i) for i in range(4)]})
+assert lake.query("SELECT count(*) AS n FROM findings").to_pylist() == [{"n": 4}]
+statuses = []
+for child_queries in (True, False):
+    pid = os.fork()
+    if pid == 0:
+        if child_queries:
+            assert lake.query("SELECT count(*) AS n FROM findings").to_pylist() == [{"n": 4}]
+        sys.exit(0)  # a normal exit: DuckDB's destructors run in the child
+    statuses.append(os.waitpid(pid, 0)[1])
+assert lake.query("SELECT count(*) AS n FROM findings").to_pylist() == [{"n": 4}]
+print(statuses)
+"""
+
+
+def test_a_forked_child_inherits_no_database(tmp_path):
+    """DuckDB does not survive fork(): a child holding an open database crashes when it exits
+    (signal 11; one that queries it, at once). The cache closes its databases before a fork."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", FORK, str(tmp_path / "lake")], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["[0,", "0]"], done.stdout + done.stderr[-2000:]

@@ -10,12 +10,14 @@ made earlier still show what a new connection would; the listing is what making 
 starts with anyway. Each query runs on its own cursor of the shared connection (DuckDB's way
 to use one database from several threads); a changed listing makes a new database, and the old
 one lives until its last cursor is closed. Remote lakes (fsspec) are not cached: their listing
-costs a request per table, and their file system is registered per connection.
+costs a request per table, and their file system is registered per connection. The cached
+databases are closed before the process forks (``_close_all``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import OrderedDict
 from typing import Iterator
@@ -58,6 +60,19 @@ def cursor(storage: LakeStorage) -> Iterator[duckdb.DuckDBPyConnection]:
         yield cur
     finally:
         cur.close()
+
+
+def _close_all() -> None:
+    """Close every cached database (before a fork): DuckDB does not survive ``fork()`` -- a child
+    that inherits an open database crashes when it exits, and one that queries it crashes at
+    once -- so the child must inherit none. The parent makes them again on its next query."""
+    with _lock:
+        for _files, con in _databases.values():
+            con.close()
+        _databases.clear()
+
+
+os.register_at_fork(before=_close_all)
 
 
 def forget(storage: LakeStorage) -> None:
