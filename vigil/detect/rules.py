@@ -658,8 +658,8 @@ def load_builtin_rules(rules_dir: Path = RULES_DIR) -> list[Rule]:
     files (name, size and modification time) and shared: a new list each call, the same
     ``Rule`` objects, which nobody changes after loading (``apply_custom_config`` overrides
     copies)."""
-    files = tuple((path, path.stat().st_mtime_ns, path.stat().st_size)
-                  for path in sorted(rules_dir.glob("*.yaml")))
+    paths = sorted(rules_dir.glob("*.yaml"))
+    files = tuple((path, st.st_mtime_ns, st.st_size) for path, st in zip(paths, map(Path.stat, paths)))
     return list(_compiled_rules(files))
 
 
