@@ -61,3 +61,10 @@ def test_the_installed_environment_matches_the_pins():
             mismatched.append(f"{name} {dist.version} (pinned {pinned[name]})")
     assert not mismatched, "installed versions differ from constraints.txt (run make install): " + \
         ", ".join(sorted(mismatched))
+
+
+def test_the_installer_that_make_install_uses_is_pinned():
+    """`make install` installs uv with pip, then everything else with uv: uv is pinned too."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-c $(CONSTRAINTS) uv" in makefile and "uv pip install" in makefile
+    assert "uv" in pins()
