@@ -18,7 +18,9 @@ def test_scan_commands_run_and_report(tmp_path, monkeypatch):
     org = SyntheticOrg.generate(seed=41, users=5, chats=12, days=30)
     monkeypatch.setenv("ANTHROPIC_COMPLIANCE_API_KEY", default_key(41).secret)
     runner = CliRunner()
-    with SimulatorServer(build_app(org, rpm=100_000)) as base_url:
+    # The seeded oversized code artifact aborts at 256 KiB rather than 16 MiB (as in
+    # tests/scan/conftest.py): the same path, without ~20 s of detection on a dense HTML table.
+    with SimulatorServer(build_app(org, rpm=100_000, code_artifact_max_bytes=256 * 1024)) as base_url:
         config = tmp_path / "vigil.yaml"
         config.write_text(f"connector:\n  org_id: {org.parent.uuid}\n  base_url: {base_url}\n"
                           f"lake:\n  root: {tmp_path / 'lake'}\nrate:\n  rpm: 100000\n")
