@@ -68,3 +68,14 @@ def test_the_installer_that_make_install_uses_is_pinned():
     makefile = (ROOT / "Makefile").read_text()
     assert "-c $(CONSTRAINTS) uv" in makefile and "uv pip install" in makefile
     assert "uv" in pins()
+
+
+def test_the_declared_license_ships_as_a_file():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    installed = metadata.metadata("vigil")
+    assert installed["License-Expression"] == "Apache-2.0"
+    assert "LICENSE" in (installed.get_all("License-File") or [])
