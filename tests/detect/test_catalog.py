@@ -90,7 +90,7 @@ def test_render_readme_only_touches_the_marked_section():
     ({"id": "x", "infotype": "X", "pattern": "a", "validator": "nope"}, "unknown validator"),
     ({"id": "X y", "infotype": "X", "pattern": "a"}, "kebab"),
     ({"id": "x", "infotype": "X", "pattern": "a", "colour": 1}, "unknown keys"),
-    ({"id": "x", "infotype": "X", "pattern": "a", "hotwords": ["ss#"]}, "context word"),
+    ({"id": "x", "infotype": "X", "pattern": "a", "hotwords": ["ssn:"]}, "context word"),
 ])
 def test_invalid_rules_are_rejected_with_a_clear_message(bad, message):
     with pytest.raises(RuleError, match=message):

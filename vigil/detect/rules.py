@@ -444,8 +444,11 @@ class Rule:
         extra_words = [w for adjust in self.extra_context for w in adjust.words]
         for word in (*self.hotwords, *self.anti_context, *extra_words):
             word = str(word).strip()
-            if not (word[-1:].isalnum() or unicodedata.category(word[-1:] or " ").startswith("M")):
-                raise RuleError(f"rule {rid}: context word {word!r} must end with a letter or digit")
+            # ``#`` closes a word such as ``SS#`` or ``acct #``; other punctuation would leave the
+            # word's right boundary (no letter after it) meaningless.
+            if not (word[-1:].isalnum() or word[-1:] == "#"
+                    or unicodedata.category(word[-1:] or " ").startswith("M")):
+                raise RuleError(f"rule {rid}: context word {word!r} must end with a letter, digit or #")
         self.hotword_set = WordSet.of(self.hotwords)
         self.anti_context_set = WordSet.of(self.anti_context)
         # The words regex (``words_regex``) and its longest match (chars): how far before a

@@ -183,9 +183,11 @@ def card_brand(number: str) -> str | None:
 @validator("payment_card")
 def payment_card(value: str) -> bool | int:
     """Luhn plus brand IIN ranges and lengths; consistent grouping. A 12-digit number (Maestro
-    only) or one made of one or two repeated digits needs more than its shape."""
+    only), one made of one or two repeated digits, or a UATP number that is also a valid French
+    NIR needs more than its shape."""
     number = digits(value)
-    if card_brand(number) is None or not luhn.is_valid(number):
+    brand = card_brand(number)
+    if brand is None or not luhn.is_valid(number):
         return False
     separators = set(_DIGITS_RE.sub("", value))
     if len(separators) > 1:
@@ -193,6 +195,10 @@ def payment_card(value: str) -> bool | int:
     if len(set(number[1:])) <= 2:
         return -3
     if len(number) == 12:
+        return -2
+    if brand == "uatp" and nir.is_valid(number):
+        # UATP's "1" and 15 digits also admit every French NIR of a man; one in ten is
+        # Luhn-valid too. An airline card that passes NIR's mod-97 key by chance is rarer.
         return -2
     return True
 
