@@ -301,8 +301,6 @@ def _card(prefix: str, length: int) -> str:
 def test_card_lengths_and_jcb_ranges(hs_engine, prefix, length):
     number = _card(prefix, length)
     assert ("CREDIT_CARD_NUMBER", number) in found(hs_engine, f"card {number}")
-    if length == 12:
-        return  # 4-4-4 is no card grouping: compact only
     grouped = " ".join(number[i:i + 4] for i in range(0, length, 4))
     assert ("CREDIT_CARD_NUMBER", grouped) in found(hs_engine, f"card: {grouped}")
 
@@ -327,6 +325,8 @@ def test_luhn_invalid_and_unknown_ranges_are_not_cards(hs_engine):
     ("10.12.4.31 answered", "10.12.4.31"),
     ("upstream 2a00:1450:4001:81b::200e refused", "2a00:1450:4001:81b::200e"),
     ("fd12:3456:789a:1:0:0:0:1 is the router", "fd12:3456:789a:1:0:0:0:1"),
+    ("| 8308 | fdc1:2345:6789:ab:cdef:: | Elliottchester |", "fdc1:2345:6789:ab:cdef::"),
+    ("*   Trying 2606:4700:26f0:0:7006:5187:c610:2d71:443...", "2606:4700:26f0:0:7006:5187:c610:2d71"),
 ])
 def test_ip_addresses_without_a_context_word(hs_engine, text, value):
     assert ("IP_ADDRESS", value) in found(hs_engine, text)
@@ -378,9 +378,23 @@ def test_known_example_list_is_versioned_data():
 # -- e-mail addresses --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", ["git clone git@github.com:org/repo.git", "ssh deploy@build-01.acme-corp.com",
-                                  "scp backup.tgz ops@db-2.acme-corp.com:/srv/"])
+                                  "scp backup.tgz ops@db-2.acme-corp.com:/srv/", "connect to deploy@jump.prod"])
 def test_git_remotes_and_ssh_logins_are_not_email(hs_engine, text):
     assert not [t for t, _ in found(hs_engine, text) if t == "EMAIL_ADDRESS"]
+
+
+@pytest.mark.parametrize("address", ["frost.cat@hardie-studio.kiwi", "lena@museum-shop.london", "ops@acme-gmbh.berlin"])
+def test_an_address_under_any_delegated_top_level_domain_is_an_email(hs_engine, address):
+    assert found(hs_engine, f"write to {address} today") == [("EMAIL_ADDRESS", address)]
+
+
+def test_top_level_domains_are_ianas_versioned_list():
+    from vigil.detect.validators import TLDS_FILE, top_level_domains
+
+    assert "# Version " in TLDS_FILE.read_text(encoding="ascii")
+    tlds = top_level_domains()
+    assert len(tlds) > 1000 and {"com", "de", "kiwi", "london", "xn--p1ai"} <= tlds
+    assert not {"local", "internal", "invalid", "zz"} & tlds
 
 
 def test_a_credited_maintainer_is_still_an_email(hs_engine):

@@ -922,12 +922,19 @@ def cookie_header(value: str) -> bool:
 
 # --------------------------------------------------------------------------------------- e-mail
 
-_GENERIC_TLDS = frozenset("""
-com net org edu gov mil int info biz io ai app dev cloud tech online site xyz email name pro mobi
-aero coop museum jobs travel shop store blog page health bank finance law media news company
-solutions systems digital agency services network world live life club design studio global group
-team work zone software tools consulting capital partners ventures health care clinic hospital
-""".split())
+TLDS_FILE = Path(__file__).with_name("tlds.txt")
+
+
+@lru_cache(maxsize=1)
+def top_level_domains() -> frozenset[str]:
+    """The DNS root zone's top-level domains, lower case (``tlds.txt``, IANA's list)."""
+    lines = TLDS_FILE.read_text(encoding="ascii").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+_ENVIRONMENT_TLDS = frozenset({"prod"})
+"""Delegated TLDs that internal host names end in far more often than mail domains do
+(``ssh deploy@jump.prod``)."""
 _DOC_DOMAINS = re.compile(r"(?i)(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost|local|"
                           r"domain\.com|email\.com|company\.com|yourdomain\.com|mail\.com)$")
 
@@ -956,11 +963,11 @@ _MESSAGE_ID_LOCAL = re.compile(r"[0-9.$-]{6,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9
 
 @validator("email")
 def email(value: str) -> bool:
-    """A known top-level domain (any two-letter country code or a common generic one) and not a
-    documentation/reserved domain (example.com, .test, .invalid, .localhost …)."""
+    """A top-level domain of the DNS root zone (``tlds.txt``) and not a documentation/reserved
+    domain (example.com, .test, .invalid, .localhost …)."""
     local, _, domain = value.rpartition("@")
     tld = domain.rsplit(".", 1)[-1].lower()
-    if not (len(tld) == 2 or tld in _GENERIC_TLDS):
+    if tld not in top_level_domains() or tld in _ENVIRONMENT_TLDS:
         return False
     if _DOC_DOMAINS.search(domain) or is_placeholder(local) or _SERVICE_DOMAINS.search(domain):
         return False
