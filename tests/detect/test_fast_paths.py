@@ -132,6 +132,34 @@ def test_a_line_shape_is_the_delimiter_and_cell_count_of_its_parsed_row() -> Non
             assert shaped._shape(start) == (None if row is None else (row.delim, len(row.cells))), repr(text)
 
 
+def test_a_tables_end_is_where_its_parsed_rows_stop_having_the_headers_shape() -> None:
+    """``_block_end`` compares line shapes; the plain version parsed every row below the header."""
+    from vigil.detect.structure import _parse_row
+
+    rng = random.Random(29)
+    cells = ["a", "b c", '"x, y"', "", "1", "é", '"q"']
+    for _ in range(1_500):
+        delim = rng.choice([",", ";", "\t", "|"])
+        width = rng.randint(3, 5)
+        lines = [delim.join(f"col{i}" for i in range(width))]
+        for _ in range(rng.randint(1, 12)):
+            n = width if rng.random() < 0.85 else rng.randint(1, 6)
+            line = delim.join(rng.choice(cells) for _ in range(n))
+            lines.append(line + ("\r" if rng.random() < 0.2 else "") if rng.random() < 0.95 else "")
+        text = "\n".join(lines) + rng.choice(["", "\n", "\nprose after"])
+        header = _parse_row(lines[0], 0)
+        expected, start = None, len(lines[0]) + 1
+        for line in lines[1:]:
+            row = _parse_row(line[:-1] if line.endswith("\r") else line, start) if line else None
+            if row is None or row.delim != header.delim or len(row.cells) != len(header.cells):
+                break
+            expected, start = row.end, start + len(line) + 1
+        span = Structure(text).table_below_header(0)
+        assert (span[1] if span else None) == (expected if span else None), repr(text)
+        if expected is not None and Structure(text)._is_header(header):
+            assert span is not None, repr(text)
+
+
 @pytest.mark.parametrize("rule_id", ["secret-assignment", "password-assignment", "http-cookie-header"])
 def test_confirming_with_a_lead_keeps_what_confirming_without_one_keeps(rule_id: str) -> None:
     from vigil.detect.backends import _confirm, _reach

@@ -367,19 +367,23 @@ class Structure:
         return nxt, self._block_end(block)
 
     def _block_end(self, block: _Block) -> int:
+        """End of the last data row of ``block``: its rows are the lines below the header with
+        the header's shape (compared by ``_shape``, without splitting plain lines' cells: a
+        table of a hundred thousand rows is walked once, when a word in its header is met)."""
         if block.end < 0:
             header = block.header
+            shape = (header.delim, len(header.cells))
+            text = self.text
             cursor = header.start
             last_end = header.end
             for _ in range(MAX_WALK_LINES):
                 nxt = self._next_line(cursor)
-                if nxt < 0:
-                    break
-                nrow = self._row(nxt)
-                if not _compatible(nrow, header):
+                if nxt < 0 or self._shape(nxt) != shape:
                     break
                 self._blocks.setdefault(nxt, block)
-                last_end = nrow.end
+                end = text.find("\n", nxt)
+                end = self.n if end < 0 else end
+                last_end = end - 1 if text[end - 1] == "\r" else end  # a row ends before its "\r"
                 cursor = nxt
             block.end = last_end
         return block.end
