@@ -12,6 +12,7 @@ import ast
 import base64
 import ipaddress
 import json
+import os
 import re
 import subprocess
 import sys
@@ -47,6 +48,27 @@ def docs():
 
 def _snapshot(ds):
     return [(d.doc_id, d.filename, d.text, d.labels, d.decoys, d.locale, d.value_free) for d in ds]
+
+
+_DRAWS_IN_A_FRESH_PROCESS = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from bench.eval import corpus, values
+fake = values._faker("it_IT")
+fake.seed_instance(1)
+cities = [fake.city() for _ in range(30)]
+texts = [d.text for d in corpus.generate(seed=5, docs=300, free_docs=20)]
+print(cities, hashlib.sha256("".join(texts).encode()).hexdigest())
+"""
+
+
+def test_the_corpus_is_the_same_in_every_process():
+    """Faker's it_IT cities came from a set, so the corpus changed with PYTHONHASHSEED."""
+    root = str(Path(__file__).resolve().parents[2])
+    runs = {subprocess.run([sys.executable, "-c", _DRAWS_IN_A_FRESH_PROCESS, root], capture_output=True, text=True,
+                           check=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2")}
+    assert len(runs) == 1, runs
 
 
 def test_generator_is_deterministic_and_seeded():
