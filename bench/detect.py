@@ -420,7 +420,9 @@ def _git_commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "vigil/detect", "bench"], cwd=ROOT,
+        # The bench's own result pages (rewritten by the last run) do not change what it measures.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "vigil/detect", "bench",
+                                ":(exclude)bench/results", ":(exclude)bench/out"], cwd=ROOT,
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
