@@ -189,6 +189,11 @@ def test_malformed_markup_and_sql_do_not_raise():
     ('{"type": "passport", "id": "123456789"}', "passport", "123456789", False),
     ("fein - 820667768\nPassport = 851442226", "Passport", "820667768", True),
     ("I typed 123456789 into the passport field", "passport", "123456789", False),
+    # a ``#`` closes a key before a value with a digit, not before a word
+    ("DL# 67 289 571, if that helps.\nIndividual taxpayer number 931775542", "DL", "931775542", True),
+    ("DL# 67 289 571, if that helps.", "DL", "67 289 571", False),
+    ("I typed 23464173 into the DL# field and it was rejected.", "DL", "23464173", False),
+    ("774 748 2647 is the NHS # they sent over.", "NHS", "774 748 2647", False),
     ("Created: 2024-04-08 05:18\n\nDescription:\ndob: 03-12-2001", "dob", "2024-04-08", True),
     ("01-04-2008 is the d.o.b. they sent over. Here's the background: finance", "d.o.b", "01-04-2008", False),
     ('ssnLast = os.getenv("SSNLAST", "672776578")', "ssnLast", "672776578", False),

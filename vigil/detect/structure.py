@@ -67,9 +67,10 @@ _HEADING = object()
 MAX_KEY_CHARS = 48
 _KEY_OPENERS = frozenset("\n{[,;\"'*\u2022|>(")
 _KEY_TAIL = re.compile(
-    r"""[\w#/&+'-]*(?:[ .][\w#/&+'-]+){0,4}?["']?[ \t]*(?::=|=>|->|:|=|[-\u2013](?=[ \t])|\u2192)[ \t]*["'`]?""")
+    r"""[\w#/&+'-]*(?:[ .][\w#/&+'-]+){0,4}?["']?[ \t]*(?::=|=>|->|:|=|[-\u2013](?=[ \t])|\u2192|(?<=#)(?=[ \t]+[A-Za-z]{0,3}\d))[ \t]*["'`]?""")
 """The rest of a key after a word in it (at most four more words, no sentence break), its
-separator and the opening of its value."""
+separator (a ``#`` closing the key counts before a value with a digit: ``DL# 67 289 571``, not
+``the DL# field``) and the opening of its value."""
 _NEXT_FIELD = re.compile(r"""["'`][ \t]*[,;][ \t]*["']?[\w .#/&+'-]{1,48}["']?[ \t]*(?::|=)""")
 """The end of a quoted value and the key of the next field (JSON, Python dicts)."""
 
