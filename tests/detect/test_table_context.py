@@ -220,6 +220,26 @@ def test_a_key_labels_its_own_value(text, word, value, other):
 
 
 @pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize("text,kept,lost", [
+    ("Born March 9, 1993, if that helps.\nwe moved to 17-Sep-2026 last week.", "March 9, 1993", "17-Sep-2026"),
+    ("87817306 is the medical record they sent over.\nsince 1605987427 looks fine.", "87817306", "1605987427"),
+    ('{"body": "Born March 9, 1993, if that helps.\\nwe moved to 17-Sep-2026 last week."}',
+     "March 9, 1993", "17-Sep-2026"),
+])
+def test_a_word_with_a_value_on_its_own_line_does_not_speak_for_the_next_line(engine_name, request, text, kept,
+                                                                               lost):
+    hits = [v for _, v in found(request.getfixturevalue(engine_name), text)]
+    assert kept in hits and lost not in hits
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_a_label_alone_on_its_line_still_speaks_for_the_next(engine_name, request):
+    engine = request.getfixturevalue(engine_name)
+    assert ("DATE_OF_BIRTH", "1990-03-09") in found(engine, "DOB:\n1990-03-09\n")
+    assert ("DATE_OF_BIRTH", "1990-03-09") in found(engine, "Date of birth\n1990-03-09, per the form\n")
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
 def test_contextual_values_do_not_borrow_the_key_of_another_field(engine_name, request):
     engine = request.getfixturevalue(engine_name)
     form = "Driver License: S86539626\nPassport - 247393235\nStart date: 2026-02-03\nDOB: 1945-06-07\n"

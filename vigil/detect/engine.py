@@ -259,6 +259,13 @@ class Engine:
         known = self._known
         known_types = self._known_types
         reads_cell = self._reads_cell
+        keyed = self._keyed_ids
+        # Value starts of each context-required rule, for "a word with a value of its own on its
+        # line does not speak for one on another line" (``_foreign_word``).
+        starts: dict[int, list[int]] = {}
+        for idx, _s, _e, vs, _ve in matches:
+            if rules[idx].id in keyed:
+                starts.setdefault(idx, []).append(vs)
         for idx, _s, _e, vs, ve in matches:
             rule = rules[idx]
             value = text[vs:ve]
@@ -284,7 +291,7 @@ class Engine:
             if rule.hotword_set is not None:
                 before, after = rule.hotword_window
                 if self._word_near(rule.hotword_set, text, vs, ve, before, after, offset, cell,
-                                   fields=True, own_label=rule.id in self._keyed_ids):
+                                   fields=True, own_label=rule.id in keyed, others=starts.get(idx)):
                     rank += rule.hotword_boost
                 else:
                     rank += rule.missing_hotword
@@ -319,7 +326,8 @@ class Engine:
         return out
 
     def _word_near(self, words: WordSet, text: str, vs: int, ve: int, before: int, after: int,
-                   offset: int, cell: Any, fields: bool = False, own_label: bool = False) -> bool:
+                   offset: int, cell: Any, fields: bool = False, own_label: bool = False,
+                   others: list[int] | None = None) -> bool:
         """Whether a context word of ``regex`` speaks for the value ``text[vs:ve]``.
 
         In a table cell: a word in the cell (within the window), in the column header or, in a
@@ -329,7 +337,10 @@ class Engine:
         it is the value of a sibling field: ``"type": "mobile"`` under ``"number": "…"``); with
         ``own_label`` too (the context words of rules that need one), nor does a word that labels
         another value (``DL Number: 357157865`` on the line above, ``"NPI": "…",
-        "Driver_License": "…"``). See ``Structure.word_speaks_for``."""
+        "Driver_License": "…"``; see ``Structure.word_speaks_for``), nor a word on another line
+        whose own line holds a value of the same rule (``others``: the starts of the rule's
+        matches in the view): ``Born March 9, 1993.`` does not speak for the date on the next
+        line."""
         if cell is not None:
             doc = self._document
             ovs, ove = offset + vs, offset + ve
@@ -340,7 +351,7 @@ class Engine:
                 return True
             return cell.label is not None and words.search(cell.label)
         structure = self._get_structure()
-        reject = _foreign_word(structure, offset, vs, ve, own_label) if fields else None
+        reject = _foreign_word(structure, offset, vs, ve, own_label, others) if fields else None
         if words.near(text, vs, ve, before, after, reject):
             return True
         heading = structure.list_heading(offset + vs)
@@ -447,15 +458,29 @@ class Engine:
         )
 
 
-def _foreign_word(structure: Structure, offset: int, vs: int, ve: int, own_label: bool) -> Callable[[int, int], bool]:
+def _foreign_word(structure: Structure, offset: int, vs: int, ve: int, own_label: bool,
+                  others: list[int] | None) -> Callable[[int, int], bool]:
     """``reject`` for ``WordSet.near``: whether a context word at view offsets ``[ws, we)``
-    does not speak for the value (``Structure.word_speaks_for``). A closure, not an object with
-    ``__call__``: calling one is several times cheaper."""
+    does not speak for the value (``Structure.word_speaks_for``), or, with ``others`` (sorted
+    view offsets where values of the same rule start), sits on another line than the value
+    and has one of those values on its own line. A closure, not an object with ``__call__``:
+    calling one is several times cheaper."""
     speaks_for = structure.word_speaks_for
     ovs, ove = offset + vs, offset + ve
+    claimed = others is not None and len(others) > 1
+
+    lines = structure.text  # the document with written-out line breaks read as breaks, same offsets
 
     def reject(ws: int, we: int) -> bool:
-        return not speaks_for(offset + ws, offset + we, ovs, ove, own_label)
+        if not speaks_for(offset + ws, offset + we, ovs, ove, own_label):
+            return True
+        if claimed and lines.find("\n", offset + min(we, vs), offset + max(ws, ve)) >= 0:
+            line_start = lines.rfind("\n", 0, offset + ws) + 1 - offset
+            line_end = lines.find("\n", offset + we)
+            line_end = (len(lines) if line_end < 0 else line_end) - offset
+            i = bisect.bisect_left(others, line_start)
+            return i < len(others) and others[i] < line_end
+        return False
 
     return reject
 
