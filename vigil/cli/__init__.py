@@ -8,9 +8,6 @@ import typer
 
 from vigil.cli.app import app, tidy_help
 
-COMMAND_MODULES = ("connect", "init", "connector", "simulator", "inspect", "scan", "sql", "incidents",
-                   "export", "report")
-
 # The top-level commands and groups each module registers (a test checks this against the
 # modules). A command line that names one of them imports only its module: the others pull in
 # DuckDB, pyarrow, httpx and pydantic models at import, about a third of a second per call.
@@ -19,6 +16,7 @@ COMMAND_MODULE_OF = {
     "simulator": "simulator", "inspect": "inspect", "scan": "scan", "sql": "sql", "compact": "sql",
     "incidents": "incidents", "export": "export", "report": "report",
 }
+COMMAND_MODULES = tuple(dict.fromkeys(COMMAND_MODULE_OF.values()))
 
 
 def load_commands(argv: Sequence[str] | None = None) -> typer.Typer:

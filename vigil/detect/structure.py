@@ -374,7 +374,6 @@ class Structure:
         if block.end < 0:
             header = block.header
             shape = (header.delim, len(header.cells))
-            text = self.text
             cursor = header.start
             last_end = header.end
             for _ in range(MAX_WALK_LINES):
@@ -382,9 +381,7 @@ class Structure:
                 if nxt < 0 or self._shape(nxt) != shape:
                     break
                 self._blocks.setdefault(nxt, block)
-                end = text.find("\n", nxt)
-                end = self.n if end < 0 else end
-                last_end = end - 1 if text[end - 1] == "\r" else end  # a row ends before its "\r"
+                last_end = nxt + len(self._row_line(nxt))  # a row with a shape has a line
                 cursor = nxt
             block.end = last_end
         return block.end
