@@ -223,6 +223,8 @@ def test_a_key_labels_its_own_value(text, word, value, other):
 @pytest.mark.parametrize("text,kept,lost", [
     ("Born March 9, 1993, if that helps.\nwe moved to 17-Sep-2026 last week.", "March 9, 1993", "17-Sep-2026"),
     ("87817306 is the medical record they sent over.\nsince 1605987427 looks fine.", "87817306", "1605987427"),
+    ("Born March 9, 1993, if that helps.\n17-Sep-2026\n", "March 9, 1993", "17-Sep-2026"),
+    ("87817306 is the medical record they sent over.\n1605987427\n", "87817306", "1605987427"),
     ('{"body": "Born March 9, 1993, if that helps.\\nwe moved to 17-Sep-2026 last week."}',
      "March 9, 1993", "17-Sep-2026"),
 ])
@@ -230,6 +232,19 @@ def test_a_word_with_a_value_on_its_own_line_does_not_speak_for_the_next_line(en
                                                                                lost):
     hits = [v for _, v in found(request.getfixturevalue(engine_name), text)]
     assert kept in hits and lost not in hits
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize("text,values", [
+    ("Patient MRNs: 87817306\n87817307\n90817311\n", ["87817306", "87817307", "90817311"]),
+    ("Medical record numbers: 87817306,\n  87817307,\n  90817311.", ["87817306", "87817307", "90817311"]),
+    ("DOBs: 1990-03-09\n- 1985-11-23\n- 2001-07-30", ["1990-03-09", "1985-11-23", "2001-07-30"]),
+    ('{"note": "Patient MRNs: 87817306\\n87817307\\n90817311"}', ["87817306", "87817307", "90817311"]),
+])
+def test_a_list_under_one_label_keeps_every_item(engine_name, request, text, values):
+    """The label's line holds the first item; the next lines hold nothing but the others."""
+    hits = [v for _, v in found(request.getfixturevalue(engine_name), text)]
+    assert hits == values
 
 
 @pytest.mark.parametrize("engine_name", ENGINES)

@@ -260,12 +260,14 @@ class Engine:
         known_types = self._known_types
         reads_cell = self._reads_cell
         keyed = self._keyed_ids
-        # Value starts of each context-required rule, for "a word with a value of its own on its
+        # Value spans of each context-required rule, for "a word with a value of its own on its
         # line does not speak for one on another line" (``_foreign_word``).
-        starts: dict[int, list[int]] = {}
-        for idx, _s, _e, vs, _ve in matches:
+        values: dict[int, list[tuple[int, int]]] = {}
+        for idx, _s, _e, vs, ve in matches:
             if rules[idx].id in keyed:
-                starts.setdefault(idx, []).append(vs)
+                values.setdefault(idx, []).append((vs, ve))
+        for spans in values.values():
+            spans.sort()
         for idx, _s, _e, vs, ve in matches:
             rule = rules[idx]
             value = text[vs:ve]
@@ -291,7 +293,7 @@ class Engine:
             if rule.hotword_set is not None:
                 before, after = rule.hotword_window
                 if self._word_near(rule.hotword_set, text, vs, ve, before, after, offset, cell,
-                                   fields=True, own_label=rule.id in keyed, others=starts.get(idx)):
+                                   fields=True, own_label=rule.id in keyed, others=values.get(idx)):
                     rank += rule.hotword_boost
                 else:
                     rank += rule.missing_hotword
@@ -327,7 +329,7 @@ class Engine:
 
     def _word_near(self, words: WordSet, text: str, vs: int, ve: int, before: int, after: int,
                    offset: int, cell: Any, fields: bool = False, own_label: bool = False,
-                   others: list[int] | None = None) -> bool:
+                   others: list[tuple[int, int]] | None = None) -> bool:
         """Whether a context word of ``regex`` speaks for the value ``text[vs:ve]``.
 
         In a table cell: a word in the cell (within the window), in the column header or, in a
@@ -338,9 +340,10 @@ class Engine:
         ``own_label`` too (the context words of rules that need one), nor does a word that labels
         another value (``DL Number: 357157865`` on the line above, ``"NPI": "…",
         "Driver_License": "…"``; see ``Structure.word_speaks_for``), nor a word on another line
-        whose own line holds a value of the same rule (``others``: the starts of the rule's
+        whose own line holds a value of the same rule (``others``: the sorted spans of the rule's
         matches in the view): ``Born March 9, 1993.`` does not speak for the date on the next
-        line."""
+        line -- unless the value continues a list that starts on the word's line (``MRNs:
+        87817306`` and then lines that hold nothing but one more value each)."""
         if cell is not None:
             doc = self._document
             ovs, ove = offset + vs, offset + ve
@@ -459,12 +462,13 @@ class Engine:
 
 
 def _foreign_word(structure: Structure, offset: int, vs: int, ve: int, own_label: bool,
-                  others: list[int] | None) -> Callable[[int, int], bool]:
+                  others: list[tuple[int, int]] | None) -> Callable[[int, int], bool]:
     """``reject`` for ``WordSet.near``: whether a context word at view offsets ``[ws, we)``
-    does not speak for the value (``Structure.word_speaks_for``), or, with ``others`` (sorted
-    view offsets where values of the same rule start), sits on another line than the value
-    and has one of those values on its own line. A closure, not an object with ``__call__``:
-    calling one is several times cheaper."""
+    does not speak for the value. With ``others`` (sorted view spans of the values of the same
+    rule), a word on another line than the value that has one of those values on its own line
+    speaks for the value only when the value is an item of the list that value starts
+    (``_continues_list``); any other word, as ``Structure.word_speaks_for`` says. A closure,
+    not an object with ``__call__``: calling one is several times cheaper."""
     speaks_for = structure.word_speaks_for
     ovs, ove = offset + vs, offset + ve
     claimed = others is not None and len(others) > 1
@@ -472,17 +476,49 @@ def _foreign_word(structure: Structure, offset: int, vs: int, ve: int, own_label
     lines = structure.text  # the document with written-out line breaks read as breaks, same offsets
 
     def reject(ws: int, we: int) -> bool:
-        if not speaks_for(offset + ws, offset + we, ovs, ove, own_label):
-            return True
         if claimed and lines.find("\n", offset + min(we, vs), offset + max(ws, ve)) >= 0:
             line_start = lines.rfind("\n", 0, offset + ws) + 1 - offset
             line_end = lines.find("\n", offset + we)
             line_end = (len(lines) if line_end < 0 else line_end) - offset
-            i = bisect.bisect_left(others, line_start)
-            return i < len(others) and others[i] < line_end
-        return False
+            i = bisect.bisect_left(others, (line_start,))
+            if i < len(others) and others[i][0] < line_end:  # a value of the rule on the word's line
+                # The word labels that value, and this one too only as the next item of its list.
+                return not (we <= vs and _continues_list(lines, offset, others, we, line_end, vs))
+        return not speaks_for(offset + ws, offset + we, ovs, ove, own_label)
 
     return reject
+
+
+_LIST_ITEM_BEFORE = re.compile(r"[ \t]*(?:(?:[-*+>\u2022\u00b7]|\d{1,3}[.)])[ \t]+)?[\"'`]?")
+_LIST_ITEM_AFTER = re.compile(r"[\"'`]?[ \t]*[,;.]?[ \t\r]*")
+
+
+def _continues_list(lines: str, offset: int, values: list[tuple[int, int]], we: int, line_end: int,
+                    vs: int) -> bool:
+    """Whether the value starting at ``vs`` is an item of a list whose first item is the last
+    value on the word's line (after the word, which ends at ``we``; that line ends at
+    ``line_end``): that item ends its line, and every line from the next one to the value's
+    holds one value and nothing else but a bullet, quotes and a separator. ``values``: the
+    sorted view spans of the rule's values; ``lines``: the document's line view."""
+    i = bisect.bisect_left(values, (line_end,)) - 1  # the last value on the word's line
+    s, e = values[i]
+    if s < we or not _LIST_ITEM_AFTER.fullmatch(lines, offset + e, offset + line_end):
+        return False
+    while True:
+        i += 1
+        if i == len(values):
+            return False
+        line_start, (s, e) = line_end + 1, values[i]
+        if s < line_start:
+            return False  # a second value on the line
+        line_end = lines.find("\n", offset + e)
+        line_end = (len(lines) if line_end < 0 else line_end) - offset
+        if (lines.find("\n", offset + line_start, offset + s) >= 0
+                or not _LIST_ITEM_BEFORE.fullmatch(lines, offset + line_start, offset + s)
+                or not _LIST_ITEM_AFTER.fullmatch(lines, offset + e, offset + line_end)):
+            return False
+        if s == vs:
+            return True
 
 
 _TEST_CODE = re.compile(
