@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 install: $(STAMP)
 
-# Two serial streams (pytest-xdist): tests marked `waits` in one, the rest in the other (docs/testing.md).
-# PYTEST_ARGS picks tests or adds options, e.g. PYTEST_ARGS="tests/detect -x"; "-n 0" runs serially.
-TEST_STREAMS := -n 2 --dist loadgroup
+# Three serial streams (pytest-xdist): tests marked `sleeps` in one, `waits` in another, the rest in
+# the third (docs/testing.md). PYTEST_ARGS picks tests or adds options, e.g.
+# PYTEST_ARGS="tests/detect -x"; "-n 0" runs serially.
+TEST_STREAMS := -n 3 --dist loadgroup
 
 test: install
 	$(PY) -m pytest $(TEST_STREAMS) $(PYTEST_ARGS)

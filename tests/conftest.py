@@ -11,13 +11,14 @@ each other ("database is locked", answered as 503 to a flow run being created). 
 server gets 90 s to start (Prefect's default is 20): a first start migrates a fresh database,
 which takes longer than that on a loaded machine.
 
-``make test`` runs pytest with ``-n 2 --dist loadgroup`` (pytest-xdist), and every test is put
-in one of two xdist groups, each run serially by one worker: ``waits``, the tests marked
-``@pytest.mark.waits`` (their wall time is set by the clock: a real outage, a scheduler's
-interval, a request budget) followed by those marked ``@pytest.mark.late``, and ``works``, all
-the others. A CPU-bound test then shares the two cores only with tests that are mostly waiting,
-except for the ``late`` ones: these start after several minutes of waiting, when the first
-stream is long past the README walkthrough. With ``-n 0`` the groups do nothing.
+``make test`` runs pytest with ``-n 3 --dist loadgroup`` (pytest-xdist), and every test is put
+in one of three xdist groups, each run serially by one worker: ``sleeps``, the tests marked
+``@pytest.mark.sleeps`` (minutes of sleeping at a tenth of a core: the two-minute API outage);
+``waits``, the tests marked ``@pytest.mark.waits`` (their wall time is set by the clock: a
+scheduler's interval, a request budget) followed by those marked ``@pytest.mark.late``; and
+``works``, all the others. A CPU-bound test then shares the two cores only with tests that are
+mostly waiting, except for the ``late`` ones: these start after several minutes of waiting, when
+the first stream is long past the README walkthrough. With ``-n 0`` the groups do nothing.
 """
 
 from __future__ import annotations
@@ -40,18 +41,24 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "vigil")  # vigil.* lines in flow run logs
 os.environ.pop("PREFECT_API_URL", None)
 
-WAITS, WORKS = "waits", "works"
+WAITS, WORKS, SLEEPS = "waits", "works", "sleeps"
+GROUPS = (WAITS, WORKS, SLEEPS)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test in the ``waits`` or the ``works`` xdist group; ``late`` tests last."""
+    """Every test in the ``sleeps``, ``waits`` or ``works`` xdist group; ``late`` tests last."""
     if not config.pluginmanager.hasplugin("xdist"):
         return
     items.sort(key=lambda item: item.get_closest_marker("late") is not None)  # stable
     for item in items:
-        second = item.get_closest_marker("waits") or item.get_closest_marker("late")
-        item.add_marker(pytest.mark.xdist_group(WAITS if second else WORKS))
+        if item.get_closest_marker("sleeps"):
+            group = SLEEPS
+        elif item.get_closest_marker("waits") or item.get_closest_marker("late"):
+            group = WAITS
+        else:
+            group = WORKS
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is off (-p no:xdist)
@@ -61,7 +68,7 @@ def pytest_xdist_node_collection_finished(node, ids) -> None:
     its group suffix on node ids no longer takes), and CPU-bound tests would share the cores."""
     if node.config.getoption("dist") != "loadgroup":
         return
-    ungrouped = [i for i in ids if not i.endswith((f"@{WAITS}", f"@{WORKS}"))]
+    ungrouped = [i for i in ids if not i.endswith(tuple(f"@{group}" for group in GROUPS))]
     if ungrouped:
         raise pytest.UsageError(f"--dist loadgroup does not see the test groups ({len(ungrouped)} tests "
                                 f"without one, e.g. {ungrouped[0]}): see docs/testing.md")

@@ -119,7 +119,7 @@ def test_every_task_retried_after_a_failed_first_attempt_lands_the_rows_of_a_cle
 
 
 @pytest.mark.slow
-@pytest.mark.waits  # two minutes of 503s: the scan sleeps through the retries
+@pytest.mark.sleeps  # two minutes of 503s: the scan sleeps through the retries (~25 s of CPU in ~220 s)
 # About 240 s of sleeping and retrying at best; the suite's 300 s default left no margin on a slow
 # machine (timed out on 2026-12-04 after 256 s the run before).
 @pytest.mark.timeout(600)
