@@ -36,6 +36,7 @@ demo: install
 bench: install
 	$(UV_INSTALL) -e '.[dev,bench]'
 	$(PY) bench/detect.py
+	$(PY) bench/thirdparty_eval.py
 	$(PY) bench/extract.py
 	$(PY) bench/scan.py
 	$(PY) bench/incidents.py
