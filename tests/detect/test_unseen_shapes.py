@@ -421,3 +421,30 @@ def test_new_infotypes(hs_engine, infotype, text, value):
 def test_new_infotypes_stay_quiet_on_lookalikes(hs_engine, text):
     assert not [t for t, _ in found(hs_engine, text)
                 if t in ("HTTP_COOKIE", "US_DRIVERS_LICENSE_NUMBER", "AZURE_AUTH_TOKEN")]
+
+
+# -- a short word after an IBAN (found on Presidio's own test cases, bench/thirdparty) ----------
+
+@pytest.mark.parametrize("engine_name", ["hs_engine", "py_engine"])
+@pytest.mark.parametrize("text,value", [
+    ("Transfer 1,200 to ES8421000418450200050003 EUR by Friday", "ES8421000418450200050003"),
+    ("IBAN: ES84 2100 0418 4502 0005 0003 BIC CAIXESBBXXX", "ES84 2100 0418 4502 0005 0003"),
+    ("konto PL10105000997603123456789123 PLN", "PL10105000997603123456789123"),
+])
+def test_an_iban_whose_length_is_a_multiple_of_four_keeps_the_word_after_it_out(engine_name, request, text, value):
+    """The pattern's optional last group takes the word; the IBAN without it is valid."""
+    assert ("IBAN_CODE", value) in found(request.getfixturevalue(engine_name), text)
+
+
+def test_a_known_example_iban_stays_withheld_when_a_word_follows(audit_engine):
+    text = "IBAN: ES91 2100 0418 4502 0005 1332 EUR"
+    findings = [f for f in audit_engine.scan(text) if f.infotype == "IBAN_CODE"]
+    assert [(text[f.start:f.end], f.likelihood, f.likelihood_reason) for f in findings] == \
+        [("ES91 2100 0418 4502 0005 1332", "VERY_UNLIKELY", "known_example")]
+
+
+def test_trim_on_invalid_needs_a_validator():
+    from vigil.detect.rules import Rule
+
+    with pytest.raises(RuleError, match="trim_on_invalid needs a validator"):
+        Rule.from_dict({"id": "x", "infotype": "X", "pattern": r"\d{4}(?: \d)?", "trim_on_invalid": " \\d"})

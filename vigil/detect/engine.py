@@ -312,6 +312,17 @@ class Engine:
                 continue
             if rule.validator is not None:
                 verdict = self._validate(rule.validator, value)
+                if verdict is False and rule.trim_on_invalid_regex is not None:
+                    # A word the pattern took as the value's last part (an IBAN then ``EUR``).
+                    tail = rule.trim_on_invalid_regex.search(value)
+                    if tail is not None and tail.start() >= rule.min_length:
+                        value = value[:tail.start()]
+                        ve = vs + len(value)
+                        if rule.infotype in known_types and known.matches(rule.infotype, value):
+                            if threshold == 0:
+                                out.append(_Candidate(rule, vs, ve, 0, value, reason=KNOWN_EXAMPLE))
+                            continue
+                        verdict = self._validate(rule.validator, value)
                 if verdict is False:
                     continue
                 if verdict is not True:

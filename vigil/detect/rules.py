@@ -42,7 +42,7 @@ _RULE_KEYS = {
     "hotword_boost", "missing_hotword", "anti_context", "anti_context_window",
     "anti_context_penalty", "placeholders", "allowlist", "mask", "mask_prefix", "normalize",
     "pair", "examples", "min_likelihood", "min_length", "anchor_reach", "test_code_penalty",
-    "scope", "extra_context", "not_before", "not_after", "lead", "lead_reach",
+    "scope", "extra_context", "not_before", "not_after", "lead", "lead_reach", "trim_on_invalid",
 }
 SCOPES = ("text", "cell")
 """``text``: a match anywhere; ``cell``: only a whole table cell under a header with a context word."""
@@ -305,6 +305,7 @@ class Rule:
     not_after: str | None = None
     lead: str | None = None
     lead_reach: int = 0
+    trim_on_invalid: str | None = None
     examples: dict[str, list[str]] = field(default_factory=dict)
     # Compiled/derived (not YAML):
     regex: re.Pattern[str] = field(init=False, repr=False)
@@ -318,6 +319,7 @@ class Rule:
     anti_context_set: "WordSet | None" = field(init=False, default=None, repr=False)
     not_before_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
     not_after_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
+    trim_on_invalid_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
     lead_regex: re.Pattern[str] | None = field(init=False, default=None, repr=False)
     lead_width: int | None = field(init=False, default=None, repr=False)  # longest lead match; None: unbounded
     extra_validator: Any = field(default=None, repr=False)
@@ -377,6 +379,7 @@ class Rule:
                 not_after=data.get("not_after"),
                 lead=data.get("lead"),
                 lead_reach=int(data.get("lead_reach", 0)),
+                trim_on_invalid=data.get("trim_on_invalid"),
                 examples={k: list(v or []) for k, v in (data.get("examples") or {}).items()},
             )
         except (TypeError, ValueError) as exc:
@@ -428,10 +431,12 @@ class Rule:
         if self.anchor_reach is not None and self.anchor is None:
             raise RuleError(f"rule {rid}: anchor_reach needs an anchor")
             del anchor_rx
-        for key in ("not_before", "not_after"):
+        for key in ("not_before", "not_after", "trim_on_invalid"):
             source = getattr(self, key)
             if source is None:
                 continue
+            if key == "trim_on_invalid" and self.validator is None:
+                raise RuleError(f"rule {rid}: trim_on_invalid needs a validator")
             try:
                 compiled = re.compile(source if key == "not_after" else f"(?:{source})\\Z", flags)
             except re.error as exc:
