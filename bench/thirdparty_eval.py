@@ -78,11 +78,16 @@ def evaluate(cases, scan) -> tuple[Counter, list[tuple]]:
     return counts, wrong
 
 
-def render(cases, results: dict[str, tuple[Counter, list, float]], commit: str, left_out: dict) -> str:
+def render(cases, results: dict[str, tuple[Counter, list, float]], commit: str, left_out: dict,
+           run: dict[str, str] | None = None) -> str:
     entities = sorted({c.entities[0] for c in cases}, key=lambda e: (-sum(c.entities[0] == e for c in cases), e))
     strong = Counter(e for c in cases for e in c.entities[:len(c.spans)])
-    lines = ["# Presidio's recognizer test cases", "",
-             f"Cases read from github.com/microsoft/presidio at {commit[:12]} "
+    lines = ["# Presidio's recognizer test cases", ""]
+    if run:
+        lines += [f"- Date: {run['date']}; vigil at {run['commit']}; {run['cpu']}, {run['usable_cores']} usable cores, "
+                  f"{run['python']}; {run['versions']}",
+                  "- Command: `.venv/bin/python bench/thirdparty_eval.py`", ""]
+    lines += [f"Cases read from github.com/microsoft/presidio at {commit[:12]} "
              f"(`presidio-analyzer/tests/test_*_recognizer.py`, MIT), by `bench/thirdparty/presidio_cases.py`: "
              f"{len(cases)} cases of {len(entities)} recognizers whose entity maps to an infoType, "
              f"{sum(strong.values())} expected entities, {sum(1 for c in cases if c.expected_len == 0)} cases that "
@@ -143,7 +148,9 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         counts, wrong = evaluate(cases, scan)
         results[name] = (counts, wrong, time.perf_counter() - t0)
-    args.out.write_text(render(cases, results, meta["commit"], meta["left_out"]), encoding="utf-8")
+    import detect
+
+    args.out.write_text(render(cases, results, meta["commit"], meta["left_out"], detect.machine()), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
 
