@@ -448,3 +448,23 @@ def test_trim_on_invalid_needs_a_validator():
 
     with pytest.raises(RuleError, match="trim_on_invalid needs a validator"):
         Rule.from_dict({"id": "x", "infotype": "X", "pattern": r"\d{4}(?: \d)?", "trim_on_invalid": " \\d"})
+
+
+# -- national IDs typed in lower case (Presidio's cases 'tw987654a', 'x9613851n') --------------
+
+@pytest.mark.parametrize("engine_name", ["hs_engine", "py_engine"])
+@pytest.mark.parametrize("labelled,bare,infotype", [
+    ("mi dni es 51361341h", "ref 51361341h", "SPAIN_DNI_NUMBER"),
+    ("il mio codice fiscale è hgslzv89h49f205b", "id hgslzv89h49f205b", "ITALY_FISCAL_CODE"),
+    ("my NI number is tw987654a", "ref tw987654a", "UK_NATIONAL_INSURANCE_NUMBER"),
+    ("mi NIE es x9613851n", "code x9613851n", "SPAIN_NIE_NUMBER"),
+    ("my pan is fmopw5148x", "sku fmopw5148x", "INDIA_PAN_INDIVIDUAL"),
+])
+def test_a_lower_case_national_id_is_found_with_its_word_only(engine_name, request, labelled, bare, infotype):
+    engine = request.getfixturevalue(engine_name)
+    hits = engine.scan(labelled)
+    assert [f.infotype for f in hits] == [infotype]
+    upper = engine.scan(labelled.upper())
+    assert hits[0].fingerprint == upper[0].fingerprint  # the same value, whatever its case
+    assert [f.detector for f in upper] == [hits[0].detector.removesuffix("-any-case")]  # one finding
+    assert engine.scan(bare) == []

@@ -287,7 +287,7 @@ def in_pan(value: str) -> bool | int:
     so it needs a PAN keyword."""
     if not pan.is_valid(value):
         return False
-    return True if value[3] == "P" else -2
+    return True if value[3] in "Pp" else -2
 
 
 _NINO = re.compile(r"^([A-CEGHJ-PR-TW-Z])([A-CEGHJ-NPR-TW-Z]) ?\d{2} ?\d{2} ?\d{2} ?[A-D]$")
