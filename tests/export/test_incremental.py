@@ -165,8 +165,12 @@ def test_cli_export_and_check(sample_lake, tmp_path):
     assert f"{len(findings)} finding event(s), 0 incident event(s)" in res.stderr
     res = runner.invoke(app, ["export", "check", str(out)])
     assert res.exit_code == 0 and f"{len(findings)} event(s) checked against OCSF 1.7.0" in res.stdout
-    res = runner.invoke(app, ["export", "ocsf", "--lake", str(lake.root_url), "--since", "5d", "--only", "findings"])
+    # The sample has one finding per rule, 3 + i hours old: 30 days holds them all (5 days stopped
+    # doing so when the catalogue passed 117 rules).
+    res = runner.invoke(app, ["export", "ocsf", "--lake", str(lake.root_url), "--since", "30d", "--only", "findings"])
     assert res.exit_code == 0 and len(res.stdout.splitlines()) == len(findings)
+    res = runner.invoke(app, ["export", "ocsf", "--lake", str(lake.root_url), "--since", "50h", "--only", "findings"])
+    assert res.exit_code == 0 and len(res.stdout.splitlines()) == 47  # 3 … 49 hours old; 50 h is a boundary
     bad = tmp_path / "bad.jsonl"
     bad.write_text(out.read_text().splitlines()[0].replace('"class_uid":2006', '"class_uid":2006,"x":1') + "\n")
     res = runner.invoke(app, ["export", "check", str(bad)])
