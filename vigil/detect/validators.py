@@ -36,6 +36,7 @@ from stdnum.nl import bsn
 from stdnum.pl import pesel
 from stdnum.us import ein, itin, rtn, ssn
 
+from vigil.detect.tlds import TLDS_FILE
 from vigil.yamldata import load_data_yaml
 
 # A national phone number is read in up to ~25 regions, and libphonenumber compiles each region's
@@ -921,9 +922,6 @@ def cookie_header(value: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------- e-mail
-
-TLDS_FILE = Path(__file__).with_name("tlds.txt")
-
 
 @lru_cache(maxsize=1)
 def top_level_domains() -> frozenset[str]:
