@@ -14,6 +14,7 @@ also checks the harness: Presidio should agree with its own tests. Needs the ``b
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -137,8 +138,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=presidio_cases.DATA)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    import json
-
     meta = json.loads(args.data.read_text(encoding="utf-8"))
     cases = presidio_cases.load(args.data)
     results = {}

@@ -389,7 +389,7 @@ def test_an_address_under_any_delegated_top_level_domain_is_an_email(hs_engine, 
 
 
 def test_top_level_domains_are_ianas_versioned_list():
-    from vigil.detect.validators import TLDS_FILE, top_level_domains
+    from vigil.detect.tlds import TLDS_FILE, top_level_domains
 
     assert "# Version " in TLDS_FILE.read_text(encoding="ascii")
     tlds = top_level_domains()

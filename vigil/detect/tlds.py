@@ -1,5 +1,5 @@
-"""Refreshing ``tlds.txt``, the copy of IANA's list of top-level domains that the e-mail
-validator reads (an address needs a delegated TLD).
+"""``tlds.txt``, the copy of IANA's list of top-level domains that the e-mail validator reads
+(an address needs a delegated TLD): reading it, and refreshing it.
 
     .venv/bin/python -m vigil.detect.tlds [--from FILE]
 
@@ -15,6 +15,7 @@ import argparse
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 IANA_URL = "https://data.iana.org/TLD/tlds-alpha-by-domain.txt"
@@ -57,6 +58,13 @@ def parse(text: str) -> TldList:
     if len(tlds) < 1000 or len(set(tlds)) != len(tlds) or not set(_MUST_HOLD) <= set(tlds):
         raise TldListError(f"{len(tlds)} TLDs (duplicates or a known one missing): not IANA's list")
     return TldList(versions[0].group(1), versions[0].group(0), tlds)
+
+
+@lru_cache(maxsize=1)
+def top_level_domains() -> frozenset[str]:
+    """The DNS root zone's top-level domains in lower case (``tlds.txt``), as the e-mail
+    validator reads them."""
+    return frozenset(t.lower() for t in parse(TLDS_FILE.read_text(encoding="ascii")).tlds)
 
 
 def render(tlds: TldList) -> str:

@@ -36,7 +36,7 @@ from stdnum.nl import bsn
 from stdnum.pl import pesel
 from stdnum.us import ein, itin, rtn, ssn
 
-from vigil.detect.tlds import TLDS_FILE
+from vigil.detect.tlds import top_level_domains
 from vigil.yamldata import load_data_yaml
 
 # A national phone number is read in up to ~25 regions, and libphonenumber compiles each region's
@@ -922,13 +922,6 @@ def cookie_header(value: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------- e-mail
-
-@lru_cache(maxsize=1)
-def top_level_domains() -> frozenset[str]:
-    """The DNS root zone's top-level domains, lower case (``tlds.txt``, IANA's list)."""
-    lines = TLDS_FILE.read_text(encoding="ascii").splitlines()
-    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
-
 
 _ENVIRONMENT_TLDS = frozenset({"prod"})
 """Delegated TLDs that internal host names end in far more often than mail domains do
