@@ -9,6 +9,14 @@ entities, so only findings of the case's own infoTypes are scored there:
   a count (``None``) is found by any finding of the infoType;
 * a finding of a case's infoType that overlaps no expected span is **false** (in a case that
   expects nothing, every such finding is).
+
+CredSweeper's samples (``credsweeper_samples.Sample``) are whole files, scored by
+``score_sample`` with credential findings only (any credential infoType: the tools name secrets
+differently): an expected value is found, known example or missed as above (a value of several
+lines, a private key, is found when a finding overlaps any of them); a finding in a file its
+authors wrote as look-alikes is **false**; a finding elsewhere that overlaps no expected value is
+**unlabelled** -- CredSweeper's expectation lists what its own rules and model report, not every
+secret in the file, so such findings are listed for a person to read, not counted as false.
 """
 
 from __future__ import annotations
@@ -86,3 +94,34 @@ def tally(outcomes: list[Outcome]) -> Counter:
             if o.bare:
                 counts[entity, o.kind + "_bare"] += 1
     return counts
+
+
+def score_sample(sample, hits: list[Hit]) -> list[Outcome]:
+    """The outcomes of one CredSweeper sample for one tool's credential ``hits`` on its text."""
+    text = sample.text
+    reported = [h for h in hits if not h.known_example]
+    withheld = [h for h in hits if h.known_example]
+    out: list[Outcome] = []
+    used: set[int] = set()
+
+    def overlaps(h: Hit, spans: list[list[int]]) -> bool:
+        return any(h.start < e and s < h.end for s, e in spans)
+
+    for exp in sample.expected:
+        hit = [k for k, h in enumerate(reported) if overlaps(h, exp.spans)]
+        used.update(hit)
+        if not exp.scored:
+            continue
+        s, e = exp.spans[0]
+        value = text[s:e]
+        if hit:
+            out.append(Outcome(exp.rule, "found", value, False))
+        elif any(overlaps(h, exp.spans) for h in withheld):
+            out.append(Outcome(exp.rule, "known_example", value, False))
+        else:
+            out.append(Outcome(exp.rule, "missed", value, False))
+    for k, h in enumerate(reported):
+        if k not in used:
+            out.append(Outcome(h.infotype or "?", "false" if sample.negative else "unlabelled",
+                               text[h.start:h.end], False))
+    return out
