@@ -37,6 +37,7 @@ bench: install
 	$(UV_INSTALL) -e '.[dev,bench]'
 	$(PY) bench/detect.py
 	$(PY) bench/thirdparty_eval.py
+	$(PY) bench/thirdparty_secrets_eval.py
 	$(PY) bench/extract.py
 	$(PY) bench/scan.py
 	$(PY) bench/incidents.py
