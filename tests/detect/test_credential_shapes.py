@@ -244,3 +244,62 @@ def test_build_numbers_and_oids_next_to_a_record_number_are_not_record_numbers(a
 @pytest.mark.parametrize("text", ["(ref 2.5.4.3)", "extension 2.5.29.17 looks fine", "oid = 2.5.4.10"])
 def test_x500_object_identifiers_are_not_ip_addresses(audit, audit_py, text):
     assert not scan(audit, audit_py, text)
+
+
+# -- shapes CredSweeper's samples showed (bench/thirdparty_secrets_eval.py); values written here ------
+
+@pytest.mark.parametrize("text, value", [
+    ("ALTER USER 'app'@'%' IDENTIFIED BY 'Hv7#qLm2Xw9';", "Hv7#qLm2Xw9"),
+    ("CREATE USER 'etl'@'10.2.%' IDENTIFIED WITH mysql_native_password BY 'Tq4!rBn8Zs1';", "Tq4!rBn8Zs1"),
+    ("CREATE USER reporter IDENTIFIED BY Pk3wYn7Rt2Qz;", "Pk3wYn7Rt2Qz"),
+    ("CREATE USER analyst WITH ENCRYPTED PASSWORD 'Mv8$kd2Pq7';", "Mv8$kd2Pq7"),
+    ("ALTER ROLE billing PASSWORD 'Zr5&nX1cW8' VALID UNTIL 'infinity';", "Zr5&nX1cW8"),
+    ("CREATE ROLE reader LOGIN PASSWORD 'Yb6@tQ3mF9';", "Yb6@tQ3mF9"),
+    ("ALTER LOGIN svc_reports WITH PASSWORD = 'Lw2%hG7vN4';", "Lw2%hG7vN4"),
+    ('cursor.execute("CREATE USER audit IDENTIFIED BY Rx9Kp2Wm5Tq")', "Rx9Kp2Wm5Tq"),
+])
+def test_passwords_in_sql_statements(audit, audit_py, text, value):
+    assert ("PASSWORD", value) in scan(audit, audit_py, text)
+
+
+@pytest.mark.parametrize("text", [
+    "CREATE USER app IDENTIFIED BY PASSWORD '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9';",  # a hash
+    "CREATE USER app WITH PASSWORD :'pw';",
+    "ALTER USER app WITH PASSWORD NULL;",
+    "The suspect was identified by witnesses at the scene.",
+    "Each user with password access gets a token.",
+    "CREATE USER app WITH PASSWORD '$APP_PASSWORD';",
+])
+def test_sql_that_holds_no_password(audit, audit_py, text):
+    assert values_of("PASSWORD", audit, audit_py, text) == []
+
+
+KEY_LINES = ["MIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEAyx3Tq0hM8bVwRk2c",
+             "pF7nLs4YdJ9uWqX1ZgE6tHrK0vAaCmN5iBoP2eSy8fQzDjUlG3wIDAQABAkEAhV",
+             "Qy7s1Rk9LdPf4Xb2NcWm8Jt6Ga0ZeHvSpU3oYiKqBnEwT5lMrCxD9uFjAgIhAOq2"]
+
+
+@pytest.mark.parametrize("text", [
+    # Java or JavaScript: one string per line, joined with +
+    'String key = "-----BEGIN PRIVATE KEY-----\\n"\n' + "".join(f'    + "{line}\\n"\n' for line in KEY_LINES)
+    + '    + "-----END PRIVATE KEY-----\\n";\n',
+    # a log that prefixes every line with a timestamp
+    "2026-11-30 08:14:02 -----BEGIN RSA PRIVATE KEY-----\n"
+    + "".join(f"2026-11-30 08:14:02 {line}\n" for line in KEY_LINES) + "2026-11-30 08:14:02 -----END RSA PRIVATE KEY-----\n",
+    # a key cut off (a truncated paste)
+    "here is the key:\n-----BEGIN OPENSSH PRIVATE KEY-----\n" + KEY_LINES[0] + "\n" + KEY_LINES[1][:30],
+])
+def test_private_keys_whose_armour_is_interrupted(audit, audit_py, text):
+    found = scan(audit, audit_py, text)
+    assert [t for t, _ in found] == ["ENCRYPTION_KEY"], found
+    assert found[0][1].startswith("-----BEGIN ")
+
+
+@pytest.mark.parametrize("text", [
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA...\n-----END RSA PRIVATE KEY-----",
+    "-----BEGIN PRIVATE KEY-----\n<paste your key here>\n-----END PRIVATE KEY-----",
+    "-----BEGIN PRIVATE KEY-----\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+    "if line.startswith('-----BEGIN PRIVATE KEY-----'):\n    raise ValueError('PKCS#8 keys are not supported here')",
+])
+def test_private_key_armour_without_a_key_body(audit, audit_py, text):
+    assert values_of("ENCRYPTION_KEY", audit, audit_py, text) == []

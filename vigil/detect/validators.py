@@ -587,6 +587,24 @@ def pem_private_key(value: str) -> bool:
 
 
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
+_BODY_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}")
+
+
+@validator("private_key_start")
+def private_key_start(value: str) -> bool:
+    """The first body line after a private key's BEGIN line decodes to varied bytes (a key split
+    into code strings or log lines, or cut off): at least 40 base64 characters, not a placeholder
+    and not a run of a few byte values (``AAAA…``)."""
+    m = _BODY_RUN.search(value, value.find("-----", 5) + 5)
+    if m is None or is_placeholder(m.group()):
+        return False
+    run = m.group()[:len(m.group()) // 4 * 4]
+    try:
+        raw = base64.b64decode(run)
+    except (ValueError, binascii.Error):
+        return False
+    return len(set(raw)) > 16
+
 _BASIC = re.compile(r"Basic\s+([A-Za-z0-9+/=]+)", re.I)
 
 
