@@ -303,3 +303,66 @@ def test_private_keys_whose_armour_is_interrupted(audit, audit_py, text):
 ])
 def test_private_key_armour_without_a_key_body(audit, audit_py, text):
     assert values_of("ENCRYPTION_KEY", audit, audit_py, text) == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ('if (password !== "Kq7#mWz2Lp") { deny(); }', "Kq7#mWz2Lp"),
+    ('if user_pwd == "Tn4!vRx8Qs":', "Tn4!vRx8Qs"),
+    ('if (adminPass.equals("Wm3$kPq9Zr")) {', "Wm3$kPq9Zr"),
+    ('#define DB_PASSWORD "Hx6@nLq2Vt"', "Hx6@nLq2Vt"),
+    ('%global admin_password "Rb8&yTm4Kc"', "Rb8&yTm4Kc"),
+    ('curl_easy_setopt(curl, CURLOPT_PASSWORD, "Zt5#wQn7Pm");', "Zt5#wQn7Pm"),
+    ('curl_easy_setopt(h, CURLOPT_PROXYUSERPWD, "proxy:Jv2!kXr9Ws");', "Jv2!kXr9Ws"),
+])
+def test_password_literals_compared_defined_or_passed_to_curl(audit, audit_py, text, value):
+    assert ("PASSWORD", value) in scan(audit, audit_py, text)
+
+
+@pytest.mark.parametrize("text", [
+    'if (password !== confirmPassword) {',
+    'if password == "":',
+    'assert form.password == "password123"',  # names itself
+    '#define PASSWORD_MAX_LEN 64',
+    'curl_easy_setopt(curl, CURLOPT_PASSWORD, password);',
+    'if (input.equals("password")) {',
+])
+def test_password_code_that_holds_no_password(audit, audit_py, text):
+    assert values_of("PASSWORD", audit, audit_py, text) == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ('token = "V7qPz3XkR9wLm2TnB8cYf4HsJ6dGa1Ue"', "V7qPz3XkR9wLm2TnB8cYf4HsJ6dGa1Ue"),
+    ('  deploy_token: "Qx8Rm2Vt5Lw9Zp3Kc7Nb4Jh6Yf1Gd0Sa"', "Qx8Rm2Vt5Lw9Zp3Kc7Nb4Jh6Yf1Gd0Sa"),
+    ('SERVICE_CREDENTIALS="Lm4Tq8Wz2Xr6Pk9Vn3Bc7Yh5Jd1"', "Lm4Tq8Wz2Xr6Pk9Vn3Bc7Yh5Jd1"),
+])
+def test_tokens_and_credentials_assigned_in_code(audit, audit_py, text, value):
+    assert [v for t, v in scan(audit, audit_py, text)] == [value]
+
+
+@pytest.mark.parametrize("text", [
+    'token = "bert-base-multilingual-uncased"',
+    'token_type = "Bearer"',
+    'tokenizer = "Xlm4RobertaLarge2Tokenizer99"',
+    'token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token"',
+    'csrf_token = "{{ csrf_token }}"',
+    'token = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"',  # a SHA-256
+])
+def test_token_named_values_that_are_not_secrets(audit, audit_py, text):
+    assert scan(audit, audit_py, text) == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("ssh ana.silva@10.20.0.7 mailto:{1} (PW:Kx8#nRq2Lm)", "Kx8#nRq2Lm"),
+    ("ana.silva@10.20.0.7 (pwd:Kx8#nRq2Lm)", "Kx8#nRq2Lm"),
+])
+def test_a_word_before_a_parenthesised_password_key_is_not_the_password(audit, audit_py, text, value):
+    assert values_of("PASSWORD", audit, audit_py, text) == [value]
+
+
+@pytest.mark.parametrize("text", [
+    'password: <PostgreSQL PW>',
+    '"pass_mask32": "0x31c45018",',
+    'password = "0xAb19D82E7f546cC3"',
+])
+def test_angle_bracket_placeholders_and_hex_constants_are_not_passwords(audit, audit_py, text):
+    assert values_of("PASSWORD", audit, audit_py, text) == []

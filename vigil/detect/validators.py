@@ -807,8 +807,11 @@ _NAME_WORDS = re.compile(r"(?i)pass\w*|pwd|pw|secrets?|tokens?|hash\w*|keys?|sal
 """Words of a variable's name (``new_password``, ``api_key``), matched against whole words."""
 _SELF_NAMED = re.compile(r"(?i)passw(?:or)?d|passwort|kennwort")
 _PATH = re.compile(r"(?:~|\.{1,2})?/[\w./-]*")
-_NOT_A_SECRET = re.compile(r"--?[a-z][a-z0-9-]*|[\w.-]+:\d{1,5}|[a-z][a-z0-9+.-]*://\S*|\w+(?:::\w+)+")
-"""A command-line option (``-aes256``), a ``host:port``, a URL or a ``namespace::name``."""
+_NOT_A_SECRET = re.compile(r"--?[a-z][a-z0-9-]*|[\w.-]+:\d{1,5}|[a-z][a-z0-9+.-]*://\S*|\w+(?:::\w+)+"
+                           r"|0[xX][0-9A-Fa-f]+|<.*")
+"""A command-line option (``-aes256``), a ``host:port``, a URL, a ``namespace::name``, a hex
+constant (``0x31c45018``, a mask in code) or the start of an angle-bracket placeholder cut at a
+blank (``<PostgreSQL PW>``)."""
 
 
 def code_expression(value: str) -> bool:
