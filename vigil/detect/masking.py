@@ -17,7 +17,7 @@ _DIGIT = re.compile(r"[0-9]")
 _ALNUM = re.compile(r"[0-9A-Za-z]")
 _ALNUM_ANY = re.compile(r"[^\W_]")
 """Letters and digits in any script (``str.isalnum``), as the masks have always kept them."""
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.:-]*://[^:/?#@\s]*:)([^@\s]+)(@.*)$", re.S)
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.:-]*://[^:/?#@\s]*(?:@[^:/?#@\s]*)?:)([^@\s]+)(@.*)$", re.S)
 _KV_PASSWORD = re.compile(r"(?i)((?:password|pwd)\s*=\s*)([^;]+)")
 _ELLIPSIS = "…"
 

@@ -750,7 +750,7 @@ def is_placeholder(value: str) -> bool:
     return has_long_run(value, _LONG_RUN if len(value) >= _LONG_VALUE else _SHORT_RUN)
 
 
-_URL_USERINFO = re.compile(r"://([^:/@\s]*):([^@\s]*)@")
+_URL_USERINFO = re.compile(r"://([^:/@\s]*(?:@[^:/@\s]*)?):([^@\s]*)@")  # a user may be an e-mail address
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
