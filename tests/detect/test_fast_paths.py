@@ -220,7 +220,7 @@ def test_joined_escape_windows_report_what_each_window_scanned_alone_reports(hs_
     texts full of escapes, with context words cut by a window's end or glued to the next escape,
     it reports the same word events as one scan per window of the blanked text (the way it was
     done before)."""
-    from vigil.detect.backends import _ESCAPE_THEN_LETTER, HOTWORD_BASE, _scan_word_windows
+    from vigil.detect.backends import _ESCAPE_THEN_LETTER, FAMILY_BASE, HOTWORD_BASE, _scan_word_windows
 
     backend = hs_engine.backend
     db, reach = backend.db, backend._escaped_word_reach
@@ -233,7 +233,7 @@ def test_joined_escape_windows_report_what_each_window_scanned_alone_reports(hs_
         out: list[int] = []
         for lo, hi in windows:
             def on_match(event_id, _from, to, _flags, _ctx, lo=lo):  # noqa: ANN001, ANN202
-                if event_id >= HOTWORD_BASE:
+                if HOTWORD_BASE <= event_id < FAMILY_BASE:  # words, not rule families
                     out.append(event_id << 32 | (to + lo))
             db.scan(blanked[lo:min(hi, len(blanked))], match_event_handler=on_match)
         return sorted(set(out))

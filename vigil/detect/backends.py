@@ -14,9 +14,10 @@ few candidates that need them (``vigil.detect.engine``), the same way for both b
 
 ``PythonBackend`` computes those definitions literally. ``HyperscanBackend`` makes one Hyperscan
 pass over the text (one byte per character) with every direct rule (prefilter mode, so Hyperscan
-over-reports but never misses) and the context words of context-required rules (exact mode) in
-one database, then runs the Python regex only in merged windows around the reported positions
-(``_confirm``). Context-required rules have small databases of their own (their digit-class
+over-reports but never misses; the rules joined into alternations of about a dozen, *families*,
+whose events a small database of the family's rules resolves to rules, see ``FAMILY_BASE``) and
+the context words of context-required rules (exact mode) in one database, then runs the Python
+regex only in merged windows around the reported positions (``_confirm``). Context-required rules have small databases of their own (their digit-class
 patterns would slow the main pass down by half), one per group of rules that share context
 words (``_rule_groups``): each scans only the merged neighbourhoods
 ``[w - after - max_span - PAD, w + before + max_span + PAD]`` of its own words' ends, which hold
@@ -57,6 +58,19 @@ HOTWORD_BASE = 1 << 20
 """Hyperscan ids at or above this report a context word (id - HOTWORD_BASE = word index) and end
 one character after it (the consumed boundary; the main pass appends a newline to the text so
 that a word ending the text has one too)."""
+
+FAMILY_BASE = 1 << 21
+"""Hyperscan ids at or above this report a *family* of direct rules (id - FAMILY_BASE = family
+index): the main database holds each family's rules as one alternation, and the family's own
+database (its rules as separate expressions) says which of them matched, scanned only around
+the family's events (``HyperscanBackend._family_events``)."""
+
+FAMILY_SIZE = 12
+FAMILY_BYTES = 8000
+"""Direct rules are joined into families of at most this many rules and expression bytes. One
+alternation costs Hyperscan far less than its members as separate expressions (the main pass
+over 3 MB of chat and code: 14.1 ms with 152 separate rule expressions, 11.6 ms in families of
+12, 12.3 in families of 4); a family event costs one scan of a short window."""
 
 RawMatch = tuple[int, int, int, int, int]
 """(rule index, match start, match end, value start, value end), character offsets."""
@@ -409,6 +423,11 @@ class HyperscanBackend:
 
         cache_dir = cache_dir or _cache_dir()
         self._digest = rules_digest(rules)
+        self.families = _families(rules, self.plan.direct)
+        # How far before a family event its rule's Hyperscan match can start (the widest member).
+        self._family_reach = [max(rules[i].max_span for i in family) + PAD for family in self.families]
+        self.family_dbs = [self._load_or_compile(cache_dir, *self._rule_expressions(family))
+                           for family in self.families]
         self.db = self._load_or_compile(cache_dir, *self._expressions())
         cells = sorted(self.plan.cell_only)
         # One small database per group of context-required rules (``_rule_groups``), scanned
@@ -420,8 +439,14 @@ class HyperscanBackend:
 
     # ------------------------------------------------------------------ compile / cache
     def _expressions(self) -> tuple[list[bytes], list[int], list[int]]:
-        """Direct rules (prefilter) and the context words of context-required rules (exact)."""
-        expressions, ids, flags = self._rule_expressions(self.plan.direct)
+        """Direct rules in families (prefilter, one alternation per family) and the context words
+        of context-required rules (exact)."""
+        expressions, ids, flags = [], [], []
+        for k, family in enumerate(self.families):
+            members, _, member_flags = self._rule_expressions(family)
+            expressions.append(b"|".join(b"(?:" + _NAMED_GROUP.sub(b"(?:", m) + b")" for m in members))
+            ids.append(FAMILY_BASE + k)
+            flags.append(member_flags[0])
         for w, forms in enumerate(self.plan.forms):
             # Exact (not prefilter), both boundaries consumed; find() maps the end back. Words
             # with non-ASCII letters are found in Python (``_Plan.unicode_word_ends``).
@@ -491,6 +516,8 @@ class HyperscanBackend:
         if not events and not offset and not word_ends:
             return []
         events.sort()
+        if events and events[-1] >= FAMILY_BASE << 32:
+            self._family_events(data, events)
         out: list[RawMatch] = []
         n = len(text)
         i, total = 0, len(events)
@@ -515,6 +542,22 @@ class HyperscanBackend:
         if word_ends or (offset and structure is not None):
             out.extend(self._gated(text, data, word_ends, structure, offset))
         return out
+
+    def _family_events(self, data: bytes, events: list[int]) -> None:
+        """Replace the family events at the end of the sorted ``events`` by the events of the
+        family's rules: each family's database scans the merged windows ``[end - reach, end +
+        PAD]`` around its events (every match of a member that the alternation reported ends at
+        that end and starts within the family's reach before it), and ``events`` is sorted again.
+        ``data`` is the scanned bytes, the appended newline included."""
+        first = bisect.bisect_left(events, FAMILY_BASE << 32)
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for e in events[first:]:
+            k, end = (e >> 32) - FAMILY_BASE, e & 0xFFFFFFFF
+            spans.setdefault(k, []).append((end - self._family_reach[k], end + PAD))
+        del events[first:]
+        for k, family_spans in spans.items():
+            _scan_spans(self.family_dbs[k], data, family_spans, len(data), events)
+        events.sort()
 
     def _escaped_word_events(self, data: bytes, events: list[int]) -> None:
         """Add the events of the context words that start right after an escape written out in
@@ -583,6 +626,28 @@ class HyperscanBackend:
 
 
 _ESCAPE_THEN_LETTER = re.compile(rb"\\[nrt](?=[A-Za-z])")
+_NAMED_GROUP = re.compile(rb"\(\?P<\w+>")
+
+
+def _families(rules: list[Rule], direct: list[int]) -> list[list[int]]:
+    """The direct rules in families of at most ``FAMILY_SIZE`` rules and ``FAMILY_BYTES`` bytes
+    of expressions, in catalogue order, rules of one case mode together."""
+    families: list[list[int]] = []
+    for caseless in (False, True):
+        family: list[int] = []
+        size = 0
+        for idx in direct:
+            if rules[idx].ignore_case != caseless:
+                continue
+            length = len(rules[idx].hs_pattern)
+            if family and (len(family) == FAMILY_SIZE or size + length > FAMILY_BYTES):
+                families.append(family)
+                family, size = [], 0
+            family.append(idx)
+            size += length
+        if family:
+            families.append(family)
+    return families
 
 
 def _scan_spans(db, data: bytes, spans: list[tuple[int, int]], n: int, events: list[int]) -> None:  # noqa: ANN001
@@ -634,7 +699,7 @@ def _scan_word_windows(db, data: bytes, starts: list[int], width: int, events: l
     append = events.append
 
     def on_match(event_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-        if event_id >= HOTWORD_BASE:
+        if HOTWORD_BASE <= event_id < FAMILY_BASE:
             k, at = divmod(to - 1, step)  # the window and place of the consumed right boundary
             end = starts[k] + at + 1
             if at < width and end <= n:
