@@ -52,7 +52,13 @@ def dump_main_db(root: str, out: str) -> None:
 def _databases(backend, other: bytes | None) -> dict:  # noqa: ANN001 - HyperscanBackend
     import hyperscan
 
-    from vigil.detect.backends import HOTWORD_BASE
+    from vigil.detect import backends
+
+    hot = backends.HOTWORD_BASE
+    family = getattr(backends, "FAMILY_BASE", 1 << 62)  # direct rules in families (2026-12-06)
+
+    def is_rule(i: int) -> bool:
+        return i < hot or i >= family
 
     expressions, ids, flags = backend._expressions()
     stems = backend.plan.stems
@@ -66,9 +72,9 @@ def _databases(backend, other: bytes | None) -> dict:  # noqa: ANN001 - Hypersca
 
     dbs = {
         "full": build(lambda i: True),
-        "direct": build(lambda i: i < HOTWORD_BASE),
-        "-stems<=3": build(lambda i: i < HOTWORD_BASE or len(stems[i - HOTWORD_BASE]) > 3),
-        "-stems<=4": build(lambda i: i < HOTWORD_BASE or len(stems[i - HOTWORD_BASE]) > 4),
+        "direct": build(is_rule),
+        "-stems<=3": build(lambda i: is_rule(i) or len(stems[i - hot]) > 3),
+        "-stems<=4": build(lambda i: is_rule(i) or len(stems[i - hot]) > 4),
     }
     if other is not None:
         dbs["--rev"] = hyperscan.loadb(other, mode=hyperscan.HS_MODE_BLOCK)
