@@ -276,3 +276,35 @@ def test_the_context_digit_run_regex_masks_what_a_plain_repeat_masks() -> None:
     for _ in range(3000):
         text = "".join(rng.choice("0123456789 x-٣") for _ in range(rng.randint(0, 40)))
         assert _DIGIT_RUN.sub(_stars, text) == plain.sub(_stars, text), text
+
+
+def test_rule_families_hold_every_direct_rule_once(hs_engine) -> None:
+    """Each direct rule is in exactly one family; families respect their size and byte bounds
+    and one case mode."""
+    from vigil.detect.backends import FAMILY_BYTES, FAMILY_SIZE
+
+    backend = hs_engine.backend
+    members = [idx for family in backend.families for idx in family]
+    assert sorted(members) == sorted(backend.plan.direct) and len(set(members)) == len(members)
+    assert len(backend.families) == len(backend.family_dbs) > 5
+    for family in backend.families:
+        assert len(family) <= FAMILY_SIZE
+        assert len(family) == 1 or sum(len(backend.rules[i].hs_pattern) for i in family) <= FAMILY_BYTES
+        assert len({backend.rules[i].ignore_case for i in family}) == 1
+
+
+def test_family_events_give_the_findings_of_whole_text_regexes_on_long_mixed_texts(hs_engine, py_engine) -> None:
+    """A family event says only that one of its rules may end there; the family's own database
+    must find which, including several members close together, a match at the very end of the
+    text and matches of one family in two windows far apart. The Python backend (whole-text
+    regexes) is the reference."""
+    rng = random.Random(29)
+    direct = {hs_engine.rules[i].id for i in hs_engine.backend.plan.direct}
+    examples = [text for rule in hs_engine.rules if rule.id in direct for text in rule.examples["positive"]]
+    fillers = ["\n", " ", "; ", "\n\n" + "lorem ipsum dolor " * 20 + "\n", ", ", "\t"]
+    for _ in range(12):
+        picked = rng.sample(examples, 40)
+        text = "".join(example + rng.choice(fillers) for example in picked[:-1]) + picked[-1]
+        got = [(f.detector, f.start, f.end, f.likelihood) for f in hs_engine.scan(text)]
+        assert got == [(f.detector, f.start, f.end, f.likelihood) for f in py_engine.scan(text)]
+        assert len(got) >= 30

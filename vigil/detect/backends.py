@@ -17,7 +17,8 @@ pass over the text (one byte per character) with every direct rule (prefilter mo
 over-reports but never misses; the rules joined into alternations of about a dozen, *families*,
 whose events a small database of the family's rules resolves to rules, see ``FAMILY_BASE``) and
 the context words of context-required rules (exact mode) in one database, then runs the Python
-regex only in merged windows around the reported positions (``_confirm``). Context-required rules have small databases of their own (their digit-class
+regex only in merged windows around the reported positions (``_confirm``). Context-required
+rules have small databases of their own (their digit-class
 patterns would slow the main pass down by half), one per group of rules that share context
 words (``_rule_groups``): each scans only the merged neighbourhoods
 ``[w - after - max_span - PAD, w + before + max_span + PAD]`` of its own words' ends, which hold
