@@ -308,3 +308,20 @@ def test_family_events_give_the_findings_of_whole_text_regexes_on_long_mixed_tex
         got = [(f.detector, f.start, f.end, f.likelihood) for f in hs_engine.scan(text)]
         assert got == [(f.detector, f.start, f.end, f.likelihood) for f in py_engine.scan(text)]
         assert len(got) >= 30
+
+
+def test_families_of_one_are_their_rules(monkeypatch, tmp_path, py_engine) -> None:
+    """With families of one rule each, every rule keeps its own id in the main database (no
+    window scans) and the findings are still the whole-text regexes'."""
+    from vigil.detect import Engine, backends
+
+    monkeypatch.setattr(backends, "FAMILY_SIZE", 1)
+    engine = Engine.load(bytes(range(32)), backend="hyperscan", cache_dir=tmp_path)
+    assert all(len(family) == 1 for family in engine.backend.families)
+    _, ids, _ = engine.backend._expressions()
+    assert not any(i >= backends.FAMILY_BASE for i in ids)
+    rng = random.Random(7)
+    examples = [text for rule in engine.rules for text in rule.examples["positive"]]
+    text = "\n".join(rng.sample(examples, 60))
+    assert [(f.detector, f.start, f.end) for f in engine.scan(text)] == \
+        [(f.detector, f.start, f.end) for f in py_engine.scan(text)]

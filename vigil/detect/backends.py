@@ -444,7 +444,12 @@ class HyperscanBackend:
         of context-required rules (exact)."""
         expressions, ids, flags = [], [], []
         for k, family in enumerate(self.families):
-            members, _, member_flags = self._rule_expressions(family)
+            members, member_ids, member_flags = self._rule_expressions(family)
+            if len(family) == 1:  # a family of one is its rule: no window scan to say which
+                expressions += members
+                ids += member_ids
+                flags += member_flags
+                continue
             expressions.append(b"|".join(b"(?:" + _NAMED_GROUP.sub(b"(?:", m) + b")" for m in members))
             ids.append(FAMILY_BASE + k)
             flags.append(member_flags[0])
