@@ -325,3 +325,33 @@ def test_families_of_one_are_their_rules(monkeypatch, tmp_path, py_engine) -> No
     text = "\n".join(rng.sample(examples, 60))
     assert [(f.detector, f.start, f.end) for f in engine.scan(text)] == \
         [(f.detector, f.start, f.end) for f in py_engine.scan(text)]
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    (r"(?<![A-Za-z0-9_-])gsk_[A-Za-z0-9]{48}(?![A-Za-z0-9_-])", 4),
+    (r"(?<![A-Za-z0-9_])cf(?:ut|at|k)_[A-Za-z0-9]{44}", 4),          # shortest branch counted
+    (r"(?<![A-Za-z0-9_])vc[pikar]_[A-Za-z0-9_-]{50,64}", 4),          # a small class is one character
+    (r"(?:sandbox-)?sq0atp-[A-Za-z0-9_-]{22}", 7),                   # an optional prefix is passed over
+    (r"(?<![A-Za-z0-9%+/_-])A{20,26}[A-Za-z0-9%]{80}", 20),
+    (r"(?<![A-Za-z0-9_])password\s{0,3}=", 8),
+    (r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)", 0),                          # a digit class is no selective start
+    (r"[a-f0-9]{32}-us[0-9]{1,2}", 0),
+])
+def test_literal_prefix_counts_the_selective_start_of_a_pattern(pattern, expected) -> None:
+    from vigil.detect.backends import _literal_prefix
+
+    assert _literal_prefix(pattern) == expected
+
+
+def test_only_rules_with_a_selective_start_share_a_family(hs_engine) -> None:
+    """A family event costs a window scan: rules that fire on common text (password keywords,
+    digit runs) stay alone, prefixed tokens share families."""
+    from vigil.detect.backends import FAMILY_PREFIX, _literal_prefix
+
+    backend = hs_engine.backend
+    by_id = {backend.rules[f[0]].id: f for f in backend.families}
+    for rule_id in ("password-assignment", "credit-card-number", "email-address", "ipv4-address"):
+        assert len(by_id[rule_id]) == 1
+    shared = [i for f in backend.families if len(f) > 1 for i in f]
+    assert len(shared) > 60
+    assert all(_literal_prefix(backend.rules[i].pattern) >= FAMILY_PREFIX for i in shared)

@@ -14,8 +14,9 @@ few candidates that need them (``vigil.detect.engine``), the same way for both b
 
 ``PythonBackend`` computes those definitions literally. ``HyperscanBackend`` makes one Hyperscan
 pass over the text (one byte per character) with every direct rule (prefilter mode, so Hyperscan
-over-reports but never misses; the rules joined into alternations of about a dozen, *families*,
-whose events a small database of the family's rules resolves to rules, see ``FAMILY_BASE``) and
+over-reports but never misses; the rules that start with a prefix such as ``gsk_`` joined into
+alternations of about a dozen, *families*, whose events a small database of the family's rules
+resolves to rules, see ``FAMILY_BASE``) and
 the context words of context-required rules (exact mode) in one database, then runs the Python
 regex only in merged windows around the reported positions (``_confirm``). Context-required
 rules have small databases of their own (their digit-class
@@ -48,6 +49,12 @@ from pathlib import Path
 from typing import Iterable, Protocol
 
 from vigil.detect.rules import UNICODE_BOUNDARY, Rule, WordForm, rules_digest, width, word_forms, word_pattern
+
+try:  # Python 3.11+
+    from re import _constants as _sre_constants, _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    import sre_constants as _sre_constants  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
 from vigil.detect.structure import Structure
 
 log = logging.getLogger(__name__)
@@ -68,10 +75,11 @@ the family's events (``HyperscanBackend._family_events``)."""
 
 FAMILY_SIZE = 12
 FAMILY_BYTES = 8000
-"""Direct rules are joined into families of at most this many rules and expression bytes. One
-alternation costs Hyperscan far less than its members as separate expressions (the main pass
-over 3 MB of chat and code: 14.1 ms with 152 separate rule expressions, 11.6 ms in families of
-12, 12.3 in families of 4); a family event costs one scan of a short window."""
+"""Direct rules with a selective start (``_families``) are joined into families of at most this
+many rules and expression bytes. One alternation costs Hyperscan far less than its members as
+separate expressions (the main pass over 3 MB of chat and code: 14.1 ms with 152 separate rule
+expressions, 11.6 ms with all of them in families of 12, 12.3 in families of 4); a family event
+costs one scan of a short window, so rules that fire on common text stay alone."""
 
 RawMatch = tuple[int, int, int, int, int]
 """(rule index, match start, match end, value start, value end), character offsets."""
@@ -633,17 +641,66 @@ class HyperscanBackend:
 
 _ESCAPE_THEN_LETTER = re.compile(rb"\\[nrt](?=[A-Za-z])")
 _NAMED_GROUP = re.compile(rb"\(\?P<\w+>")
+FAMILY_PREFIX = 4
+
+
+def _literal_prefix(pattern: str) -> int:
+    """How many characters every match of ``pattern`` starts with (after its leading lookarounds)
+    that are each one of a few known characters: a literal, a small class (``[pikar]``) or an
+    alternation of such sequences (``(?:AKIA|ASIA)``, its shortest branch counted)."""
+    return _selective(_sre_parse.parse(pattern, re.ASCII).data, skip_asserts=True)[0]
+
+
+def _selective(items, skip_asserts: bool = False) -> tuple[int, bool]:  # noqa: ANN001 - sre items
+    """(selective characters at the start of ``items``, whether all of ``items`` was)."""
+    c = _sre_constants
+    count = 0
+    for op, arg in items:
+        if skip_asserts and count == 0 and op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+            continue
+        if op == c.LITERAL:
+            count += 1
+        elif op == c.IN and all(o == c.LITERAL for o, _ in arg) and len(arg) <= 8:
+            count += 1
+        elif op == c.SUBPATTERN:
+            n, whole = _selective(arg[-1])
+            count += n
+            if not whole:
+                return count, False
+        elif op == c.BRANCH:
+            parts = [_selective(branch) for branch in arg[1]]
+            count += min(n for n, _ in parts)
+            if not all(whole for _, whole in parts):
+                return count, False
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            low, high, body = arg
+            n, whole = _selective(body)
+            if not whole:
+                return count, False
+            # An optional part (``(?:sandbox-)?``) is passed over (a heuristic: either way the
+            # match starts with selective characters); a run of one (``A{20,26}``) counts its minimum.
+            count += low * n
+            if low != high and low > 0:
+                return count, False
+        else:
+            return count, False
+    return count, True
 
 
 def _families(rules: list[Rule], direct: list[int]) -> list[list[int]]:
-    """The direct rules in families of at most ``FAMILY_SIZE`` rules and ``FAMILY_BYTES`` bytes
-    of expressions, in catalogue order, rules of one case mode together."""
-    families: list[list[int]] = []
+    """The direct rules in families: those whose every match starts with a literal prefix of
+    ``FAMILY_PREFIX`` or more characters (``gsk_``, ``glpat-``, ``-----BEGIN``) in families of at
+    most ``FAMILY_SIZE`` rules and ``FAMILY_BYTES`` bytes of expressions, in catalogue order, rules
+    of one case mode together; every other rule alone. A prefixed token is rare in text, so its
+    family seldom needs the window scan that says which rule it was; a rule that fires on common
+    text (a password keyword, a run of digits) would make its family's window scans cost more
+    than the alternation saves."""
+    families: list[list[int]] = [[idx] for idx in direct if _literal_prefix(rules[idx].pattern) < FAMILY_PREFIX]
     for caseless in (False, True):
         family: list[int] = []
         size = 0
         for idx in direct:
-            if rules[idx].ignore_case != caseless:
+            if rules[idx].ignore_case != caseless or _literal_prefix(rules[idx].pattern) < FAMILY_PREFIX:
                 continue
             length = len(rules[idx].hs_pattern)
             if family and (len(family) == FAMILY_SIZE or size + length > FAMILY_BYTES):
