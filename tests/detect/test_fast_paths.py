@@ -355,3 +355,28 @@ def test_only_rules_with_a_selective_start_share_a_family(hs_engine) -> None:
     shared = [i for f in backend.families if len(f) > 1 for i in f]
     assert len(shared) > 60
     assert all(_literal_prefix(backend.rules[i].pattern) >= FAMILY_PREFIX for i in shared)
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("(?:비밀번호|パスワード|пароль)[ \\t]{0,2}:(?P<value>\\S{6,64})", True),
+    ("密码: (?P<value>\\S{6,64})", True),
+    ("(?:비밀번호|password): (?P<value>\\S{6,64})", False),   # one branch is ASCII
+    ("(?<![A-Za-z])password: (?P<value>\\S{6,64})", False),
+])
+def test_rules_that_need_a_non_ascii_letter_are_told_apart(pattern, expected) -> None:
+    from vigil.detect.backends import _needs_non_ascii
+
+    assert _needs_non_ascii(pattern) is expected
+
+
+def test_non_ascii_keyword_rules_run_outside_the_database_on_non_ascii_text_only(hs_engine, py_engine) -> None:
+    """Hyperscan sees non-ASCII letters as "?": such a rule is not in its database, and its regex
+    runs only over text that is not pure ASCII, with the Python backend's results."""
+    backend = hs_engine.backend
+    ids = {backend.rules[i].id for i in backend.plan.non_ascii}
+    assert "password-non-latin-keyword" in ids
+    assert not ids & {backend.rules[i].id for f in backend.families for i in f}
+    for text in ("계정:ops 비밀번호:Tq7#mVx2Lp, 재설정 필요", "パスワード：Rt5$vN8qZx\nthanks", "password: Tq7#mVx2Lp"):
+        assert [(f.detector, f.start, f.end) for f in hs_engine.scan(text)] == \
+            [(f.detector, f.start, f.end) for f in py_engine.scan(text)]
+    assert [f.detector for f in hs_engine.scan("계정:ops 비밀번호:Tq7#mVx2Lp")] == ["password-non-latin-keyword"]

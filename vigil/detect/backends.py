@@ -9,6 +9,11 @@ Both backends return exactly the same matches, by construction:
   letter on either side but the letter of an escape written out before it, case-insensitive)
   with ``vs - before <= w <= vs`` or ``ve < w <= ve + after``.
 
+A direct rule every match of which starts with a non-ASCII letter (a keyword such as
+``비밀번호``, ``_needs_non_ascii``) is not in the Hyperscan database, which sees such letters as
+``?``: both backends run its regex over the whole text, the Hyperscan one only when the text is
+not pure ASCII.
+
 Context words of other rules are not looked up here: the engine checks them only around the
 few candidates that need them (``vigil.detect.engine``), the same way for both backends.
 
@@ -120,9 +125,10 @@ class _Plan:
         self.reach: dict[int, tuple[int, int]] = {}
         self.slack: dict[int, int] = {}
         rule_words: dict[int, list[int]] = {}
+        self.non_ascii: list[int] = []  # direct rules every match of which holds a non-ASCII letter
         for idx, rule in enumerate(rules):
             if not rule.context_required:
-                self.direct.append(idx)
+                (self.non_ascii if _needs_non_ascii(rule.pattern) else self.direct).append(idx)
                 continue
             self.gated.append(idx)
             if rule.scope == "cell":
@@ -384,7 +390,7 @@ class PythonBackend:
 
     def find(self, text: str, structure: Structure | None = None, offset: int = 0) -> list[RawMatch]:
         out: list[RawMatch] = []
-        for idx in self.plan.direct:
+        for idx in self.plan.direct + self.plan.non_ascii:  # every direct rule, over the whole text
             for m in self.rules[idx].regex.finditer(text):
                 vs, ve = _value_span(m)
                 out.append((idx, m.start(), m.end(), vs, ve))
@@ -527,12 +533,20 @@ class HyperscanBackend:
             self._escaped_word_events(data, events)
         word_ends: dict[int, list[int]] = {}
         self.plan.unicode_word_ends(text, word_ends)
+        # Rules that only match text with non-ASCII letters (their keyword is one: 비밀번호, パスワード)
+        # are not in the database, which sees such letters as "?": their regex runs over the
+        # whole text, as the Python backend runs it, and only on text that is not pure ASCII.
+        out: list[RawMatch] = []
+        if self.plan.non_ascii and not text.isascii():
+            for idx in self.plan.non_ascii:
+                for m in self.rules[idx].regex.finditer(text):
+                    vs, ve = _value_span(m)
+                    out.append((idx, m.start(), m.end(), vs, ve))
         if not events and not offset and not word_ends:
-            return []
+            return out
         events.sort()
         if events and events[-1] >= FAMILY_BASE << 32:
             self._family_events(data, events)
-        out: list[RawMatch] = []
         n = len(text)
         i, total = 0, len(events)
         while i < total:
@@ -642,6 +656,25 @@ class HyperscanBackend:
 _ESCAPE_THEN_LETTER = re.compile(rb"\\[nrt](?=[A-Za-z])")
 _NAMED_GROUP = re.compile(rb"\(\?P<\w+>")
 FAMILY_PREFIX = 4
+
+
+def _needs_non_ascii(pattern: str) -> bool:
+    """Whether every match of ``pattern`` holds a non-ASCII character: it starts (after its
+    lookarounds) with an alternation whose every branch starts with one, or with such a literal."""
+    c = _sre_constants
+    items = [(op, arg) for op, arg in _sre_parse.parse(pattern, re.ASCII).data
+             if op not in (c.ASSERT, c.ASSERT_NOT, c.AT)]
+    while items and items[0][0] == c.SUBPATTERN:
+        items = list(items[0][1][-1])
+    if not items:
+        return False
+    op, arg = items[0]
+    if op == c.LITERAL:
+        return arg > 127
+    if op == c.BRANCH:
+        return all(branch and branch[0][0] == c.LITERAL and branch[0][1] > 127 for branch in
+                   (list(b) for b in arg[1]))
+    return False
 
 
 def _literal_prefix(pattern: str) -> int:
