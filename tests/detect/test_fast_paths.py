@@ -380,3 +380,15 @@ def test_non_ascii_keyword_rules_run_outside_the_database_on_non_ascii_text_only
         assert [(f.detector, f.start, f.end) for f in hs_engine.scan(text)] == \
             [(f.detector, f.start, f.end) for f in py_engine.scan(text)]
     assert [f.detector for f in hs_engine.scan("계정:ops 비밀번호:Tq7#mVx2Lp")] == ["password-non-latin-keyword"]
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("(?:비밀번호|パスワード)[ \\t]{0,2}:", ["비밀번호", "パスワード"]),
+    ("密码: (?P<value>\\S{6,64})", ["密码: "]),
+    ("(?i:пароль|password):", []),                        # case-insensitive: no plain substring
+    ("(?:비밀번호|\\w+):", []),                             # a branch with no literal start
+])
+def test_leading_literals_are_what_every_match_starts_with(pattern, expected) -> None:
+    from vigil.detect.backends import _leading_literals
+
+    assert _leading_literals(pattern) == expected

@@ -438,6 +438,9 @@ class HyperscanBackend:
 
         cache_dir = cache_dir or _cache_dir()
         self._digest = rules_digest(rules)
+        # The strings one of which each such rule's matches start with (none known: always run).
+        self._keywords = {idx: [] if rules[idx].ignore_case else _leading_literals(rules[idx].pattern)
+                          for idx in self.plan.non_ascii}
         self.families = _families(rules, self.plan.direct)
         # How far before a family event its rule's Hyperscan match can start (the widest member).
         self._family_reach = [max(rules[i].max_span for i in family) + PAD for family in self.families]
@@ -536,12 +539,15 @@ class HyperscanBackend:
         # Rules that only match text with non-ASCII letters (their keyword is one: 비밀번호, パスワード)
         # are not in the database, which sees such letters as "?": their regex runs over the
         # whole text, as the Python backend runs it, and only on text that is not pure ASCII.
+        # A keyword search first: a string search is far cheaper than the regex at every position.
         out: list[RawMatch] = []
         if self.plan.non_ascii and not text.isascii():
             for idx in self.plan.non_ascii:
-                for m in self.rules[idx].regex.finditer(text):
-                    vs, ve = _value_span(m)
-                    out.append((idx, m.start(), m.end(), vs, ve))
+                keywords = self._keywords[idx]
+                if not keywords or any(k in text for k in keywords):
+                    for m in self.rules[idx].regex.finditer(text):
+                        vs, ve = _value_span(m)
+                        out.append((idx, m.start(), m.end(), vs, ve))
         if not events and not offset and not word_ends:
             return out
         events.sort()
@@ -660,21 +666,37 @@ FAMILY_PREFIX = 4
 
 def _needs_non_ascii(pattern: str) -> bool:
     """Whether every match of ``pattern`` holds a non-ASCII character: it starts (after its
-    lookarounds) with an alternation whose every branch starts with one, or with such a literal."""
+    lookarounds) with a literal, or an alternation of literals, that begins with one."""
+    starts = _leading_literals(pattern)
+    return bool(starts) and all(ord(s[0]) > 127 for s in starts)
+
+
+def _leading_literals(pattern: str) -> list[str]:
+    """The literal strings one of which every match of ``pattern`` starts with (after its
+    lookarounds): one, or one per branch of a leading alternation; empty when it starts otherwise."""
     c = _sre_constants
     items = [(op, arg) for op, arg in _sre_parse.parse(pattern, re.ASCII).data
              if op not in (c.ASSERT, c.ASSERT_NOT, c.AT)]
     while items and items[0][0] == c.SUBPATTERN:
+        if items[0][1][1] & re.IGNORECASE:
+            return []  # a case-insensitive literal is no plain substring
         items = list(items[0][1][-1])
+
+    def literal(seq) -> str:  # noqa: ANN001 - sre items
+        chars = []
+        for op, arg in seq:
+            if op != c.LITERAL:
+                break
+            chars.append(chr(arg))
+        return "".join(chars)
+
     if not items:
-        return False
-    op, arg = items[0]
-    if op == c.LITERAL:
-        return arg > 127
-    if op == c.BRANCH:
-        return all(branch and branch[0][0] == c.LITERAL and branch[0][1] > 127 for branch in
-                   (list(b) for b in arg[1]))
-    return False
+        return []
+    if items[0][0] == c.BRANCH:
+        branches = [literal(list(b)) for b in items[0][1][1]]
+        return branches if all(branches) else []
+    first = literal(items)
+    return [first] if first else []
 
 
 def _literal_prefix(pattern: str) -> int:
