@@ -392,3 +392,20 @@ def test_leading_literals_are_what_every_match_starts_with(pattern, expected) ->
     from vigil.detect.backends import _leading_literals
 
     assert _leading_literals(pattern) == expected
+
+
+@pytest.mark.parametrize(("pattern", "text", "value"), [
+    ("ACME-[0-9]{4}-番号", "see ACME-1234-番号 here", "ACME-1234-番号"),        # non-ASCII after the start
+    ("ACME-[0-9]{4}(?:-番号)?", "see ACME-1234 here", "ACME-1234"),            # optional: ASCII text too
+    ("プロジェクト-[0-9]{6}", "コード: プロジェクト-123456", "プロジェクト-123456"),
+])
+def test_custom_detectors_with_non_ascii_characters_match_on_both_backends(tmp_path, pattern, text, value) -> None:
+    """Hyperscan sees non-ASCII characters as "?": a custom detector whose pattern holds one used
+    to match nothing on the Hyperscan backend when that character was not its first (found
+    2026-12-06); such rules run their regex outside the database."""
+    from vigil.detect import Engine
+
+    config = {"detectors": [{"id": "acme-code", "infotype": "ACME_CODE", "pattern": pattern}]}
+    for backend in ("hyperscan", "python"):
+        engine = Engine.load(bytes(range(32)), custom_rules=config, backend=backend, cache_dir=tmp_path)
+        assert [text[f.start:f.end] for f in engine.scan(text) if f.detector == "acme-code"] == [value], backend

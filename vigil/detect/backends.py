@@ -9,10 +9,10 @@ Both backends return exactly the same matches, by construction:
   letter on either side but the letter of an escape written out before it, case-insensitive)
   with ``vs - before <= w <= vs`` or ``ve < w <= ve + after``.
 
-A direct rule every match of which starts with a non-ASCII letter (a keyword such as
-``비밀번호``, ``_needs_non_ascii``) is not in the Hyperscan database, which sees such letters as
-``?``: both backends run its regex over the whole text, the Hyperscan one only when the text is
-not pure ASCII.
+A direct rule with a non-ASCII character in its pattern (a keyword such as ``비밀번호``, a
+custom detector's ``番号``; ``_has_non_ascii``) is not in the Hyperscan database, which sees such
+characters as ``?``: both backends run its regex over the whole text, the Hyperscan one, for a
+rule whose matches start with non-ASCII keywords (``_needs_non_ascii``), only where one occurs.
 
 Context words of other rules are not looked up here: the engine checks them only around the
 few candidates that need them (``vigil.detect.engine``), the same way for both backends.
@@ -125,10 +125,10 @@ class _Plan:
         self.reach: dict[int, tuple[int, int]] = {}
         self.slack: dict[int, int] = {}
         rule_words: dict[int, list[int]] = {}
-        self.non_ascii: list[int] = []  # direct rules every match of which holds a non-ASCII letter
+        self.non_ascii: list[int] = []  # direct rules whose pattern holds a non-ASCII character
         for idx, rule in enumerate(rules):
             if not rule.context_required:
-                (self.non_ascii if _needs_non_ascii(rule.pattern) else self.direct).append(idx)
+                (self.non_ascii if _has_non_ascii(rule.pattern) else self.direct).append(idx)
                 continue
             self.gated.append(idx)
             if rule.scope == "cell":
@@ -438,8 +438,11 @@ class HyperscanBackend:
 
         cache_dir = cache_dir or _cache_dir()
         self._digest = rules_digest(rules)
-        # The strings one of which each such rule's matches start with (none known: always run).
-        self._keywords = {idx: [] if rules[idx].ignore_case else _leading_literals(rules[idx].pattern)
+        # For a rule every match of which starts with a non-ASCII literal, those literals (it runs
+        # only on text that holds one); for any other rule with a non-ASCII character, None (its
+        # regex runs over every text: Hyperscan could not see the character).
+        self._keywords = {idx: _leading_literals(rules[idx].pattern)
+                          if not rules[idx].ignore_case and _needs_non_ascii(rules[idx].pattern) else None
                           for idx in self.plan.non_ascii}
         self.families = _families(rules, self.plan.direct)
         # How far before a family event its rule's Hyperscan match can start (the widest member).
@@ -536,18 +539,21 @@ class HyperscanBackend:
             self._escaped_word_events(data, events)
         word_ends: dict[int, list[int]] = {}
         self.plan.unicode_word_ends(text, word_ends)
-        # Rules that only match text with non-ASCII letters (their keyword is one: 비밀번호, パスワード)
-        # are not in the database, which sees such letters as "?": their regex runs over the
-        # whole text, as the Python backend runs it, and only on text that is not pure ASCII.
-        # A keyword search first: a string search is far cheaper than the regex at every position.
+        # Rules with a non-ASCII character (a keyword such as 비밀번호, a custom detector's パターン)
+        # are not in the database, which sees such characters as "?": their regex runs over the
+        # whole text, as the Python backend runs it. One whose matches start with a non-ASCII
+        # keyword runs only where a keyword occurs (a string search is far cheaper than the regex
+        # at every position; pure ASCII text holds none).
         out: list[RawMatch] = []
-        if self.plan.non_ascii and not text.isascii():
+        if self.plan.non_ascii:
+            ascii_text = text.isascii()
             for idx in self.plan.non_ascii:
                 keywords = self._keywords[idx]
-                if not keywords or any(k in text for k in keywords):
-                    for m in self.rules[idx].regex.finditer(text):
-                        vs, ve = _value_span(m)
-                        out.append((idx, m.start(), m.end(), vs, ve))
+                if keywords is not None and (ascii_text or not any(k in text for k in keywords)):
+                    continue
+                for m in self.rules[idx].regex.finditer(text):
+                    vs, ve = _value_span(m)
+                    out.append((idx, m.start(), m.end(), vs, ve))
         if not events and not offset and not word_ends:
             return out
         events.sort()
@@ -662,6 +668,29 @@ class HyperscanBackend:
 _ESCAPE_THEN_LETTER = re.compile(rb"\\[nrt](?=[A-Za-z])")
 _NAMED_GROUP = re.compile(rb"\(\?P<\w+>")
 FAMILY_PREFIX = 4
+
+
+def _has_non_ascii(pattern: str) -> bool:
+    """Whether ``pattern`` holds a non-ASCII character anywhere (a literal, or in a class)."""
+    c = _sre_constants
+
+    def walk(items) -> bool:  # noqa: ANN001 - sre items
+        for op, arg in items:
+            if op == c.LITERAL and arg > 127:
+                return True
+            if op == c.IN and any((o == c.LITERAL and a > 127) or (o == c.RANGE and a[1] > 127) for o, a in arg):
+                return True
+            if op == c.SUBPATTERN and walk(arg[-1]):
+                return True
+            if op == c.BRANCH and any(walk(b) for b in arg[1]):
+                return True
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT) and walk(arg[2]):
+                return True
+            if op in (c.ASSERT, c.ASSERT_NOT) and walk(arg[1]):
+                return True
+        return False
+
+    return walk(_sre_parse.parse(pattern, re.ASCII).data)
 
 
 def _needs_non_ascii(pattern: str) -> bool:
