@@ -409,3 +409,21 @@ def test_custom_detectors_with_non_ascii_characters_match_on_both_backends(tmp_p
     for backend in ("hyperscan", "python"):
         engine = Engine.load(bytes(range(32)), custom_rules=config, backend=backend, cache_dir=tmp_path)
         assert [text[f.start:f.end] for f in engine.scan(text) if f.detector == "acme-code"] == [value], backend
+
+
+@pytest.mark.parametrize("text, found", [
+    ("employee EMP-1234-番号 here", True),
+    ("EMP-1234-番号 here", False),                    # no context word: not reported
+    ("name,employee\nana,EMP-1234-番号\n", True),     # the column header speaks for the cell
+])
+def test_context_required_custom_detectors_with_non_ascii_characters(tmp_path, text, found) -> None:
+    """The same blind spot in the context-required path: such a rule's regex runs over the whole
+    text near its words and in its table regions, as the Python backend runs it."""
+    from vigil.detect import Engine
+
+    config = {"detectors": [{"id": "acme-emp", "infotype": "ACME_EMP", "pattern": "EMP-[0-9]{4}-番号",
+                             "hotwords": ["employee"], "missing_hotword": -3}]}
+    for backend in ("hyperscan", "python"):
+        engine = Engine.load(bytes(range(32)), custom_rules=config, backend=backend, cache_dir=tmp_path)
+        values = [text[f.start:f.end] for f in engine.scan(text) if f.detector == "acme-emp"]
+        assert values == (["EMP-1234-番号"] if found else []), backend

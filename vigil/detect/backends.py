@@ -159,9 +159,13 @@ class _Plan:
         self.word_reach = [(max((self.reach[i][0] for i in rules_), default=0),
                             max((self.reach[i][1] for i in rules_), default=0))
                            for rules_ in self.word_rules]
+        # Context-required rules with a non-ASCII character: Hyperscan cannot see it, so their
+        # regex runs over the whole text near their words, as in the Python backend (``_gated``).
+        self.gated_non_ascii = {idx for idx in self.gated if _has_non_ascii(rules[idx].pattern)}
+        scanned = self.cell_only | self.gated_non_ascii
         self.groups, self.group_of, self.word_group = _rule_groups(
-            [idx for idx in self.gated if idx not in self.cell_only],
-            [[i for i in rules_ if i not in self.cell_only] for rules_ in self.word_rules])
+            [idx for idx in self.gated if idx not in scanned],
+            [[i for i in rules_ if i not in scanned] for rules_ in self.word_rules])
 
     def unicode_word_ends(self, text: str, word_ends: dict[int, list[int]]) -> None:
         """Add the ends of the non-ASCII context words in ``text`` to ``word_ends``."""
@@ -450,7 +454,7 @@ class HyperscanBackend:
         self.family_dbs = [self._load_or_compile(cache_dir, *self._rule_expressions(family))
                            for family in self.families]
         self.db = self._load_or_compile(cache_dir, *self._expressions())
-        cells = sorted(self.plan.cell_only)
+        cells = sorted(self.plan.cell_only - self.plan.gated_non_ascii)
         # One small database per group of context-required rules (``_rule_groups``), scanned
         # only around its own words. Cell rules match almost any token: they get their own
         # database, scanned only over the tables whose header names them.
@@ -621,6 +625,13 @@ class HyperscanBackend:
         plan = self.plan
         n = len(text)
         regions = plan.regions(structure, offset, n, word_ends)
+        whole_text: list[RawMatch] = []  # rules Hyperscan cannot see, matched over the whole text
+        if plan.gated_non_ascii:
+            near = plan.word_hints(word_ends)
+            for idx in sorted(plan.gated_non_ascii):
+                ends, rs = near.get(idx, []), regions.get(idx, []) if regions else []
+                if ends or rs:
+                    whole_text.extend(plan.near_words(idx, self.rules[idx].regex.finditer(text), ends, rs))
         word_reach, word_group = plan.word_reach, plan.word_group
         spans: dict[int, list[tuple[int, int]]] = {}  # group -> spans to scan with its database
         for w, ends in word_ends.items():
@@ -643,10 +654,10 @@ class HyperscanBackend:
         if self.cell_db is not None and cell_spans:
             _scan_spans(self.cell_db, data, cell_spans, n, events)
         if not events:
-            return []
+            return whole_text
         events.sort()
         hints = plan.word_hints(word_ends)  # only now: most word neighbourhoods hold no candidate
-        out: list[RawMatch] = []
+        out: list[RawMatch] = whole_text
         i, total = 0, len(events)
         while i < total:
             idx = events[i] >> 32
