@@ -17,7 +17,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench.eval.scoring import google_name  # noqa: E402
 from bench.thirdparty import presidio_cases  # noqa: E402
-from bench.thirdparty.scoring import Hit, score_case, tally  # noqa: E402
+from bench.thirdparty.scoring import Hit, run_tools, score_case, tally  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "detect-thirdparty.md"
 
@@ -37,7 +36,7 @@ class _Doc:
         self.text = text
 
 
-def vigil_scanner():
+def vigil_scanner(_cases=None):
     """``text -> hits`` for vigil's engine (Hyperscan backend)."""
     from vigil.detect import Engine
     from vigil.detect.known import REASON
@@ -56,7 +55,7 @@ def vigil_scanner():
     return scan
 
 
-def presidio_scanner():
+def presidio_scanner(_cases=None):
     """``text -> hits`` for Presidio as ``bench/detect.py`` configures it, every score kept."""
     import detect
 
@@ -140,13 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     meta = json.loads(args.data.read_text(encoding="utf-8"))
     cases = presidio_cases.load(args.data)
-    results = {}
-    for key in args.tools.split(","):
-        name, make = SCANNERS[key]
-        scan = make()
-        t0 = time.perf_counter()
-        counts, wrong = evaluate(cases, scan)
-        results[name] = (counts, wrong, time.perf_counter() - t0)
+    results = run_tools(args.tools, SCANNERS, cases, evaluate)
     import detect
 
     args.out.write_text(render(cases, results, meta["commit"], meta["left_out"], detect.machine()), encoding="utf-8")

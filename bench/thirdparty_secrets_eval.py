@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench.thirdparty import credsweeper_samples  # noqa: E402
-from bench.thirdparty.scoring import Hit, score_sample, tally  # noqa: E402
+from bench.thirdparty.scoring import Hit, run_tools, score_sample, tally  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "detect-thirdparty-secrets.md"
 NOT_SECRETS_DETECT_SECRETS = {"Public IP (ipv4)"}
@@ -159,13 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     meta = json.loads(args.data.read_text(encoding="utf-8"))
     samples = credsweeper_samples.load(args.data)
-    results = {}
-    for key in args.tools.split(","):
-        name, make = SCANNERS[key]
-        scan = make(samples)
-        t0 = time.perf_counter()
-        counts, rest = evaluate(samples, scan)
-        results[name] = (counts, rest, time.perf_counter() - t0)
+    results = run_tools(args.tools, SCANNERS, samples, evaluate)
     import detect
 
     args.out.write_text(render(samples, results, meta, detect.machine()), encoding="utf-8")

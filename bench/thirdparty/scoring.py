@@ -21,6 +21,7 @@ secret in the file, so such findings are listed for a person to read, not counte
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -125,3 +126,16 @@ def score_sample(sample, hits: list[Hit]) -> list[Outcome]:
             out.append(Outcome(h.infotype or "?", "false" if sample.negative else "unlabelled",
                                text[h.start:h.end], False))
     return out
+
+
+def run_tools(tools: str, scanners: dict, items: list, evaluate) -> dict:  # noqa: ANN001
+    """Each tool of the comma-separated ``tools`` (keys of ``scanners``: name and a factory that
+    takes ``items``) over ``items``: name -> (counts, outcomes to list, seconds of scanning)."""
+    results = {}
+    for key in tools.split(","):
+        name, make = scanners[key]
+        scan = make(items)
+        t0 = time.perf_counter()
+        counts, rest = evaluate(items, scan)
+        results[name] = (counts, rest, time.perf_counter() - t0)
+    return results

@@ -790,12 +790,13 @@ def _families(rules: list[Rule], direct: list[int]) -> list[list[int]]:
     family seldom needs the window scan that says which rule it was; a rule that fires on common
     text (a password keyword, a run of digits) would make its family's window scans cost more
     than the alternation saves."""
-    families: list[list[int]] = [[idx] for idx in direct if _literal_prefix(rules[idx].pattern) < FAMILY_PREFIX]
+    prefixed = {idx for idx in direct if _literal_prefix(rules[idx].pattern) >= FAMILY_PREFIX}
+    families: list[list[int]] = [[idx] for idx in direct if idx not in prefixed]
     for caseless in (False, True):
         family: list[int] = []
         size = 0
         for idx in direct:
-            if rules[idx].ignore_case != caseless or _literal_prefix(rules[idx].pattern) < FAMILY_PREFIX:
+            if idx not in prefixed or rules[idx].ignore_case != caseless:
                 continue
             length = len(rules[idx].hs_pattern)
             if family and (len(family) == FAMILY_SIZE or size + length > FAMILY_BYTES):
