@@ -51,7 +51,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol, TypeAlias
 
 from vigil.detect.rules import UNICODE_BOUNDARY, Rule, WordForm, rules_digest, width, word_forms, word_pattern
 
@@ -89,10 +89,14 @@ costs one scan of a short window, so rules that fire on common text stay alone."
 RawMatch = tuple[int, int, int, int, int]
 """(rule index, match start, match end, value start, value end), character offsets."""
 
+_hs: Any
 try:
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - exercised on machines without the wheel
     _hs = None
+
+StructureSource: TypeAlias = Structure | Callable[[], Structure] | None
+"""A document's structure, or a function that makes it (called only when needed), or None."""
 
 
 def hyperscan_available() -> bool:
@@ -103,7 +107,7 @@ def hyperscan_available() -> bool:
 class Backend(Protocol):
     name: str
 
-    def find(self, text: str, structure: Structure | None = None, offset: int = 0) -> list[RawMatch]:
+    def find(self, text: str, structure: StructureSource = None, offset: int = 0) -> list[RawMatch]:
         """All matches of all rules in ``text`` (``text`` is ``structure.text[offset:]`` cut to
         a view; the structure -- or a function returning it, called only when needed -- lends
         table and list context to context-required rules)."""
@@ -208,7 +212,7 @@ class _Plan:
                 hints[idx] = sorted(hints[idx] + ends) if idx in hints else ends
         return hints
 
-    def regions(self, structure: "Structure | None", offset: int, n: int,
+    def regions(self, structure: StructureSource, offset: int, n: int,
                 word_ends: dict[int, list[int]]) -> dict[int, list[tuple[int, int]]]:
         """Per context-required rule, the spans of the view (local offsets) where its context
         words speak beyond their character window: the data rows of a table whose header holds
@@ -219,14 +223,15 @@ class _Plan:
         out: dict[int, list[tuple[int, int]]] = {}
         if structure is None:
             return out
-        make = structure if callable(structure) else None  # the structure is made when needed
-        doc = None if make is not None else structure
+        # A function is called (the structure made) only when needed.
+        doc, make = (structure, None) if isinstance(structure, Structure) else (None, structure)
         word_rules = self.word_rules
         for w, ends in word_ends.items():
             for e in ends:
                 # The structure is made on the first word that may speak beyond its window;
                 # word_region settles most words (prose followed by a blank line) cheaply.
                 if doc is None:
+                    assert make is not None
                     doc = make()
                 region = doc.word_region(offset + e - 1)
                 if region is not None:
@@ -236,6 +241,7 @@ class _Plan:
                             out.setdefault(idx, []).append(clipped)
         if offset > 0:
             if doc is None:
+                assert make is not None
                 doc = make()
             for header_text, span in doc.enclosing_headers(offset):
                 clipped = _clip(span, offset, n)
@@ -392,16 +398,15 @@ class PythonBackend:
         self.rules = rules
         self.plan = _Plan(rules)
 
-    def find(self, text: str, structure: Structure | None = None, offset: int = 0) -> list[RawMatch]:
+    def find(self, text: str, structure: StructureSource = None, offset: int = 0) -> list[RawMatch]:
         out: list[RawMatch] = []
         for idx in self.plan.direct + self.plan.non_ascii:  # every direct rule, over the whole text
             for m in self.rules[idx].regex.finditer(text):
                 vs, ve = _value_span(m)
                 out.append((idx, m.start(), m.end(), vs, ve))
         word_ends = {}
-        low = text.lower()
-        if len(low) != len(text):
-            low = None  # lower() moved offsets (a few letters grow: İ)
+        lowered = text.lower()
+        low = lowered if len(lowered) == len(text) else None  # lower() moved offsets (a few letters grow: İ)
         for w in range(len(self.plan.words)):
             ends = self.plan.word_ends(w, text, low)
             if ends:
@@ -474,7 +479,7 @@ class HyperscanBackend:
                 ids += member_ids
                 flags += member_flags
                 continue
-            expressions.append(b"|".join(b"(?:" + _NAMED_GROUP.sub(b"(?:", m) + b")" for m in members))
+            expressions.append(b"|".join([b"(?:" + _NAMED_GROUP.sub(b"(?:", m) + b")" for m in members]))
             ids.append(FAMILY_BASE + k)
             flags.append(member_flags[0])
         for w, forms in enumerate(self.plan.forms):
@@ -523,7 +528,7 @@ class HyperscanBackend:
         return db
 
     # ------------------------------------------------------------------ scanning
-    def find(self, text: str, structure: Structure | None = None, offset: int = 0) -> list[RawMatch]:
+    def find(self, text: str, structure: StructureSource = None, offset: int = 0) -> list[RawMatch]:
         # One byte per character, so Hyperscan offsets are character offsets. Non-ASCII
         # characters become "?": no rule pattern or context word accepts a non-ASCII character
         # where it would reject "?" (checked by the conformance tests), so the prefilter still
@@ -618,7 +623,7 @@ class HyperscanBackend:
             _scan_word_windows(self.db, data, starts, self._escaped_word_reach, events)
 
     def _gated(self, text: str, data: bytes, word_ends: dict[int, list[int]],
-               structure: Structure | None, offset: int) -> list[RawMatch]:
+               structure: StructureSource, offset: int) -> list[RawMatch]:
         """Context-required rules: scan the neighbourhoods of their words and their table and
         list regions with the small database, confirm its events like direct ones, keep the
         matches near a word or inside a region."""

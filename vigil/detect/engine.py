@@ -124,13 +124,14 @@ class Engine:
         # Rules reported only with a context word: a word that labels another value is no
         # context for them (``_word_near``).
         self._keyed_ids = frozenset(r.id for r in rules if r.context_required)
-        self._verdicts: dict[tuple[str, str], bool | int] = {}  # validator results by value
+        self._verdicts: dict[tuple[str, str] | tuple[str, str, tuple[str, ...]], bool | int] = {}  # validator results by value
         self._known = load_known_examples()
         self._known_types = self._known.infotypes
         self._document = ""
         self._structure: Structure | None = None
         self._test_code: bool | None = None
         self._regions: tuple[str, ...] | None = None
+        self._load_args: tuple[Any, ...] | None = None  # set by ``load``: how to rebuild the engine
 
     def __repr__(self) -> str:  # the key never appears
         return f"Engine(rules={len(self.rules)}, backend={self.backend.name!r})"
@@ -312,7 +313,7 @@ class Engine:
                 continue
             if rule.validator is not None:
                 verdict = self._validate(rule.validator, value)
-                if verdict is False and rule.trim_on_invalid_regex is not None:
+                if not verdict and rule.trim_on_invalid_regex is not None:
                     # A word the pattern took as the value's last part (an IBAN then ``EUR``).
                     tail = rule.trim_on_invalid_regex.search(value)
                     if tail is not None and tail.start() >= rule.min_length:
@@ -323,16 +324,14 @@ class Engine:
                                 out.append(_Candidate(rule, vs, ve, 0, value, reason=KNOWN_EXAMPLE))
                             continue
                         verdict = self._validate(rule.validator, value)
-                if verdict is False:
+                if not verdict:  # verdicts are read by value (``validators.Validator``)
                     continue
-                if verdict is not True:
-                    rank += min(int(verdict), 0)
+                rank += min(int(verdict), 0)
             if rule.extra_validator is not None:
-                verdict = rule.extra_validator(value)
-                if verdict is False:
+                extra = rule.extra_validator(value)
+                if not extra:
                     continue
-                if verdict is not True:
-                    rank += min(int(verdict), 0)
+                rank += min(int(extra), 0)
             if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
                 continue
             out.append(_Candidate(rule, vs, ve, min(max(rank, 0), 4), value))
@@ -379,7 +378,7 @@ class Engine:
         document's language consulted (once per scan) for more regions."""
         verdicts = self._verdicts
         if name not in REGIONAL_VALIDATORS:
-            key = (name, value)
+            key: tuple[str, str] | tuple[str, str, tuple[str, ...]] = (name, value)
             verdict = verdicts.get(key)
             if verdict is None:
                 if len(verdicts) >= _VERDICT_CACHE_SIZE:
@@ -392,7 +391,7 @@ class Engine:
         verdict = verdicts.get(key)
         if verdict is None:
             verdict = verdicts[key] = VALIDATORS[name](value, self.phone_regions)
-        if verdict is True:
+        if verdict > 0:  # valid without a doubt
             return verdict
         regions = self._document_regions()
         if regions == self.phone_regions:
@@ -482,7 +481,8 @@ def _foreign_word(structure: Structure, offset: int, vs: int, ve: int, own_label
     not an object with ``__call__``: calling one is several times cheaper."""
     speaks_for = structure.word_speaks_for
     ovs, ove = offset + vs, offset + ve
-    claimed = others is not None and len(others) > 1
+    values: list[tuple[int, int]] = others if others is not None else []
+    claimed = len(values) > 1
 
     lines = structure.text  # the document with written-out line breaks read as breaks, same offsets
 
@@ -491,10 +491,10 @@ def _foreign_word(structure: Structure, offset: int, vs: int, ve: int, own_label
             line_start = lines.rfind("\n", 0, offset + ws) + 1 - offset
             line_end = lines.find("\n", offset + we)
             line_end = (len(lines) if line_end < 0 else line_end) - offset
-            i = bisect.bisect_left(others, (line_start,))
-            if i < len(others) and others[i][0] < line_end:  # a value of the rule on the word's line
+            i = bisect.bisect_left(values, (line_start,))
+            if i < len(values) and values[i][0] < line_end:  # a value of the rule on the word's line
                 # The word labels that value, and this one too only as the next item of its list.
-                return not (we <= vs and _continues_list(lines, offset, others, we, line_end, vs))
+                return not (we <= vs and _continues_list(lines, offset, values, we, line_end, vs))
         return not speaks_for(offset + ws, offset + we, ovs, ove, own_label)
 
     return reject

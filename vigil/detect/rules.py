@@ -251,8 +251,9 @@ def _word_set(words: tuple[str, ...]) -> WordSet | None:
     for stem in firsts:
         if not any(stem.startswith(s) for s in stems):
             stems.append(stem)
-    return WordSet(regex, width(regex.pattern), re.compile("|".join(map(re.escape, stems))),
-                   words_regex(words, shortest_first=True))
+    shortest = words_regex(words, shortest_first=True)
+    assert shortest is not None  # the same words as ``regex``
+    return WordSet(regex, width(regex.pattern), re.compile("|".join(map(re.escape, stems))), shortest)
 
 
 def _window(value: Any, default: tuple[int, int], rule_id: str, key: str) -> tuple[int, int]:
@@ -478,6 +479,7 @@ class Rule:
         instead of trying every position of its window (``backends._led_matches``). Checked on
         the rule's positive examples."""
         rid = self.id
+        assert self.lead is not None  # called only for a rule with a lead
         try:
             lead = re.compile(self.lead, flags)
         except re.error as exc:
@@ -545,15 +547,18 @@ class ContextAdjust:
     words: tuple[str, ...]
     window: tuple[int, int]
     adjust: int
-    word_set: WordSet = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    word_set: WordSet = field(repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, data: Any, rule_id: str) -> "ContextAdjust":
         if not isinstance(data, dict) or not data.get("words") or set(data) - {"words", "window", "adjust"}:
             raise RuleError(f"rule {rule_id}: extra_context items need words (and window, adjust)")
         words = tuple(str(w) for w in data["words"])
+        word_set = WordSet.of(words)
+        if word_set is None:
+            raise RuleError(f"rule {rule_id}: extra_context items need words (and window, adjust)")
         return cls(words, _window(data.get("window"), (40, 20), rule_id, "extra_context window"),
-                   int(data.get("adjust", -1)), WordSet.of(words))
+                   int(data.get("adjust", -1)), word_set)
 
 
 @lru_cache(maxsize=4096)

@@ -34,6 +34,12 @@ _CREATE = re.compile(
     rf"(?P<name>{_NAME})\s*(?=\()", re.I)
 _TOKEN = re.compile(r"""[^'"`()\[\],;]+|'(?:[^'\\]|''|\\.)*'|"(?:[^"\\]|""|\\.)*"|`[^`]*`|.""", re.S)
 _GAP = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.S)
+
+
+def _after_gap(text: str, pos: int) -> int:
+    """The first offset at or after ``pos`` that is no blank or comment (``_GAP`` always matches)."""
+    m = _GAP.match(text, pos)
+    return m.end() if m is not None else pos
 _STRING_ITEM = re.compile(r"[A-Za-z_0-9]{0,8}'(.*)'", re.S)
 _QUOTED_NAME = re.compile(r'^[`"\[](.*)[`"\]]$', re.S)
 _CONSTRAINTS = frozenset({"constraint", "primary", "unique", "foreign", "key", "index", "check",
@@ -73,7 +79,7 @@ class SqlTables:
         self._find()
         self.statements.sort(key=lambda s: s.values_start)
         self._value_starts = [s.values_start for s in self.statements]
-        speaking: list[tuple[int, int, object]] = [(s.cols_span[0], s.cols_span[1], s)
+        speaking: list[tuple[int, int, _Statement | _Create]] = [(s.cols_span[0], s.cols_span[1], s)
                                                    for s in self.statements if s.cols_span]
         speaking += [(c.body[0], c.body[1], c) for c in self.creates.values()]
         speaking.sort(key=lambda t: t[0])
@@ -130,7 +136,7 @@ class SqlTables:
         m = _INSERT.match(text, head)
         if m is None or m.end() != values:
             return
-        start = _GAP.match(text, values + 6).end()
+        start = _after_gap(text, values + 6)
         if not text.startswith("(", start):
             return
         self.statements.append(_statement("insert", text, m, start))
@@ -178,10 +184,10 @@ class SqlTables:
                 break
             st.starts.append(pos)
             st.ends.append(end)
-            nxt = _GAP.match(text, end).end()
+            nxt = _after_gap(text, end)
             if not text.startswith(",", nxt):
                 break
-            pos = _GAP.match(text, nxt + 1).end()
+            pos = _after_gap(text, nxt + 1)
             if not text.startswith("(", pos):
                 break
         st.end = st.ends[-1] if st.ends else st.values_start

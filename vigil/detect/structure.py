@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar, cast
 
 from vigil.detect.html_tables import HtmlTables
 from vigil.detect.rules import split_camel
@@ -122,7 +123,7 @@ class Structure:
 
     __slots__ = ("text", "n", "_html", "_sql", "_rows", "_blocks", "_cells", "_headings",
                  "_line_kinds", "_header_words_cache")
-    _UNSET = object()
+    _UNSET: ClassVar[object] = object()
 
     def __init__(self, text: str) -> None:
         # Caches: _rows: line start -> Row; _blocks: line start -> table; _cells: value span ->
@@ -240,8 +241,11 @@ class Structure:
             cursor = prev
         if not joined:
             # A console table starts with a border: its header is the first row that is no rule.
+            top = row
             for line in reversed(visited):
-                top = self._row(line)
+                walked = self._row(line)
+                assert walked is not None  # every walked line has the table's shape
+                top = walked
                 if not _is_separator(self.text, top):
                     break
             if self._is_header(top):
@@ -283,7 +287,7 @@ class Structure:
             if block is not None and block.header.start != start:
                 row = self._row(start)
                 i = row.cell_index(vs, ve) if row is not None else -1
-                if i >= 0 and not _is_separator(self.text, row):
+                if row is not None and i >= 0 and not _is_separator(self.text, row):
                     label = self._words(row.cells[0]) if len(row.cells) == 2 and i == 1 else None
                     result = CellContext(row.cells[i], self._header_words(block.header, i), label)
         if result is None:
@@ -381,7 +385,9 @@ class Structure:
                 if nxt < 0 or self._shape(nxt) != shape:
                     break
                 self._blocks.setdefault(nxt, block)
-                last_end = nxt + len(self._row_line(nxt))  # a row with a shape has a line
+                line = self._row_line(nxt)
+                assert line is not None  # a row with a shape has a line
+                last_end = nxt + len(line)
                 cursor = nxt
             block.end = last_end
         return block.end
@@ -521,7 +527,7 @@ class Structure:
         if region is _HEADING:
             region = self._line_kinds[start] = (markup, sql_head, self.list_below_heading(pos))
             region = region[2]
-        return region
+        return cast("tuple[int, int] | None", region)
 
     def _line_kind(self, start: int) -> tuple[bool, bool, object]:
         """For the line starting at ``start``: whether it holds markup, whether it may head SQL
@@ -582,9 +588,10 @@ def _parse_row(line: str, base: int) -> Row | None:
     if delim == "|":
         spans = _pipe_cells(line)
     elif '"' in line:
-        spans = _quoted_cells(line, delim)
-        if spans is None:
+        quoted = _quoted_cells(line, delim)
+        if quoted is None:
             return None
+        spans = quoted
     else:
         spans = []
         pos = 0
@@ -644,7 +651,7 @@ def _quoted_cells(line: str, delim: str) -> list[tuple[int, int]] | None:
     n = len(line)
     while True:
         m = field.match(line, pos)
-        end = m.end()
+        end = m.end() if m is not None else pos  # a field's pattern matches the empty string
         spans.append((pos, end))
         if end >= n:
             return spans

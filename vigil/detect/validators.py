@@ -19,6 +19,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -48,6 +49,10 @@ if _keep_phone_patterns is not None:
     _keep_phone_patterns()
 
 Validator = Callable[..., "bool | int"]
+"""A validator returns True (valid), False (invalid) or a negative int (valid, that many
+likelihood steps less likely). Read a verdict by value (``not verdict``, ``verdict > 0``,
+``min(int(verdict), 0)``), never by identity (``is False``): compiled (vigil.detect.native),
+``bool | int`` is an int, and True and False arrive as 1 and 0."""
 VALIDATORS: dict[str, Validator] = {}
 REGIONAL_VALIDATORS: set[str] = set()
 """Validators called as ``fn(value, regions)``."""
@@ -102,7 +107,8 @@ def _stdnum(module) -> Validator:  # noqa: ANN001 - any stdnum module with is_va
 
 # ----------------------------------------------------------------------------------- payment cards
 
-CARD_BRANDS_FILE = Path(__file__).with_name("card_brands.yaml")
+# Not next to this file: compiled (vigil.detect.native), this module is loaded from the build directory.
+CARD_BRANDS_FILE = Path(str(resources.files("vigil.detect") / "card_brands.yaml"))
 
 
 @dataclass(frozen=True)
@@ -299,7 +305,7 @@ _NINO_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
 def uk_nino(value: str) -> bool:
     """UK National Insurance number: HMRC letter rules and excluded prefixes."""
     m = _NINO.match(value.upper())
-    return bool(m) and (m.group(1) + m.group(2)) not in _NINO_BAD_PREFIXES
+    return m is not None and (m.group(1) + m.group(2)) not in _NINO_BAD_PREFIXES
 
 
 # ----------------------------------------------------------------------------- contact details
