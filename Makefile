@@ -17,10 +17,21 @@ UV_INSTALL = $(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecod
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) uv
-	$(UV_INSTALL) -e '.[dev]'
+	$(UV_INSTALL) -e '.[dev,native]'
 	touch $(STAMP)
 
+# The detection engine compiled with mypyc (vigil/detect/native.py; about a minute), rebuilt when
+# a detection source changes: until then the edited source runs as Python. VIGIL_NATIVE=0 skips
+# the build (and the use) of the compiled modules.
+NATIVE := build/native/manifest.json
+$(NATIVE): $(STAMP) $(wildcard vigil/detect/*.py)
+	$(VENV)/bin/vigil native build
+
+ifeq ($(VIGIL_NATIVE),0)
 install: $(STAMP)
+else
+install: $(STAMP) $(NATIVE)
+endif
 
 # Three serial streams (pytest-xdist): tests marked `sleeps` in one, `waits` in another, the rest in
 # the third (docs/testing.md). PYTEST_ARGS picks tests or adds options, e.g.

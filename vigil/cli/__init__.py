@@ -14,7 +14,7 @@ from vigil.cli.app import app, tidy_help
 COMMAND_MODULE_OF = {
     "connect": "connect", "init": "init", "delete": "connector", "reauth": "connector",
     "simulator": "simulator", "inspect": "inspect", "scan": "scan", "sql": "sql", "compact": "sql",
-    "incidents": "incidents", "export": "export", "report": "report",
+    "incidents": "incidents", "export": "export", "report": "report", "native": "native",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMAND_MODULE_OF.values()))
 

@@ -7,9 +7,13 @@ for finding in engine.scan(text):
 ```
 """
 
-from vigil.detect.engine import Engine
-from vigil.detect.keys import load_fingerprint_key
-from vigil.detect.model import LIKELIHOODS, SEVERITIES, Finding
-from vigil.detect.rules import Rule, RuleError
+from vigil.detect import native
+
+native.install()  # before anything imports a module that may run compiled (vigil.detect.native)
+
+from vigil.detect.engine import Engine  # noqa: E402
+from vigil.detect.keys import load_fingerprint_key  # noqa: E402
+from vigil.detect.model import LIKELIHOODS, SEVERITIES, Finding  # noqa: E402
+from vigil.detect.rules import Rule, RuleError  # noqa: E402
 
 __all__ = ["Engine", "Finding", "LIKELIHOODS", "SEVERITIES", "Rule", "RuleError", "load_fingerprint_key"]
