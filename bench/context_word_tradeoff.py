@@ -17,16 +17,21 @@ the working tree's engine:
 For each: micro precision/recall on ``bench/eval`` (the corpus that shares no code with the
 rules, as ``bench/detect.py --eval-only`` scores it), the structured infoTypes below 0.90
 recall, and the fastest of five steady passes over 1.5 MB of the chat and code corpora
-(``bench/detect_breakdown.py``). Each variant runs in its own process.
+(``bench/detect_breakdown.py``). Each variant runs in its own process, on the Python source
+(``VIGIL_NATIVE=0``): a variant replaces a function of ``vigil.detect.backends``, which the
+compiled engine (``vigil.detect.native``) would not call.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+os.environ["VIGIL_NATIVE"] = "0"  # before vigil is imported, here and in the variants' processes
 
 VARIANTS = {
     "all words": None,

@@ -17,6 +17,9 @@ such as libphonenumber's per-region pattern compiles). Reported: the median and 
 per revision and corpus, and each revision's CPU time relative to the first ``--rev`` as the
 median of the per-round ratios (the runs of one round are adjacent, so a round's ratio cancels
 most of the machine's drift; the range of those ratios says how far to trust it).
+
+A revision with the compiled engine (``vigil.detect.native``) is built in its tree first and
+runs compiled, as ``make install`` ships it; the table says which engine each revision ran.
 """
 
 from __future__ import annotations
@@ -51,7 +54,11 @@ def child(root: str, corpus: str, warm: bool) -> None:
     started = time.process_time()
     for doc in docs:
         engine.scan(doc)
-    print(f"MBPS {size / 1e6 / (time.process_time() - started):.3f}")
+    spent = time.process_time() - started
+    native = sys.modules.get("vigil.detect.native")
+    compiled = native is not None and native.status()["active"]
+    print(f"ENGINE {'compiled' if compiled else 'Python'}")
+    print(f"MBPS {size / 1e6 / spent:.3f}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(tmp)
         corpora = pickle_speed_corpora(work, args.kind or ["chat", "code"], int(args.mb * 1e6))
         mbps: dict[tuple[str, str], list[float]] = {(rev, kind): [] for rev in revs for kind in corpora}
+        engines: dict[str, str] = {}
         with revision_trees(work, revs) as trees:
             for round_ in range(args.rounds):
                 order = revs if round_ % 2 == 0 else revs[::-1]  # neither revision always runs first
@@ -76,9 +84,10 @@ def main(argv: list[str] | None = None) -> None:
                         run = subprocess.run(cmd + (["--warm"] if args.warm else []), check=True,
                                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
                         mbps[(rev, kind)].append(float(run.stdout.split("MBPS ")[-1]))
+                        engines[rev] = run.stdout.split("ENGINE ")[-1].split()[0]
                 print(f"round {round_ + 1}/{args.rounds}: "
                       + ", ".join(f"{rev} {kind} {v[-1]:.1f}" for (rev, kind), v in mbps.items()), file=sys.stderr)
-    print(f"| revision | corpus | MB/s per core, median ({'second pass' if args.warm else 'one pass'}) "
+    print(f"| revision (engine) | corpus | MB/s per core, median ({'second pass' if args.warm else 'one pass'}) "
           f"| range over {args.rounds} rounds | CPU time vs {revs[0]}: median of round ratios (range) |")
     print("|---|---|---|---|---|")
     for kind in corpora:
@@ -86,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         for rev in revs:
             values = mbps[(rev, kind)]
             ratios = [100 * (b / v - 1) for b, v in zip(base, values)]
-            print(f"| {rev} | {kind} | {statistics.median(values):.1f} | {min(values):.1f}–{max(values):.1f} "
+            print(f"| {rev} ({engines[rev]}) | {kind} | {statistics.median(values):.1f} | {min(values):.1f}–{max(values):.1f} "
                   f"| {statistics.median(ratios):+.0f}% ({min(ratios):+.0f}% to {max(ratios):+.0f}%) |")
 
 

@@ -25,11 +25,16 @@ calls per pass. ``--rev`` measures another git revision instead of the working t
 its code does not have stay empty; bcf7fbf has no ``_validate``, ``regions`` or
 ``cell_context``). The machine is shared: compare stages within a run, and revisions only in
 runs made back to back.
+
+It times the Python source (``VIGIL_NATIVE=0``): the classes of the compiled engine
+(``vigil.detect.native``) cannot be wrapped. Their stages cost less, in other proportions;
+``bench/detect_ab.py`` measures the compiled engine as a whole.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import subprocess
 import sys
@@ -39,6 +44,8 @@ from collections import Counter
 from pathlib import Path
 
 from revisions import KEY, import_tree, pickle_speed_corpora, revision_trees, speed_texts
+
+os.environ["VIGIL_NATIVE"] = "0"  # before vigil is imported, here and in the --rev child
 
 SPENT: Counter = Counter()  # stage -> seconds in the current pass
 CALLS: Counter = Counter()
@@ -136,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.rev:
         with tempfile.TemporaryDirectory(prefix="vigil-breakdown-") as tmp:
             pickle_speed_corpora(Path(tmp), ["chat", "code"], int(args.mb * 1e6))
-            with revision_trees(Path(tmp), [args.rev]) as trees:
+            with revision_trees(Path(tmp), [args.rev], native=False) as trees:
                 subprocess.run([sys.executable, __file__, "--mb", str(args.mb), "--passes", str(args.passes),
                                 "--tree", str(trees[args.rev]), "--corpus-dir", tmp], check=True)
         return

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import subprocess
 import sys
@@ -33,16 +34,35 @@ def pickle_speed_corpora(work: Path, kinds: Iterable[str], size_bytes: int) -> d
     return corpora
 
 
+_BUILD_NATIVE = """import sys
+sys.path.insert(0, sys.argv[1])
+from revisions import import_tree
+import_tree(sys.argv[2])
+from vigil.detect.native import build
+build()
+"""
+
+
+def _own_build_env() -> dict[str, str]:
+    """The environment of a tree's build: its own build directory, the Python source running."""
+    env = {k: v for k, v in os.environ.items() if k != "VIGIL_NATIVE_DIR"}
+    return {**env, "VIGIL_NATIVE": "0"}
+
+
 @contextlib.contextmanager
-def revision_trees(work: Path, revs: list[str]) -> Iterator[dict[str, Path]]:
+def revision_trees(work: Path, revs: list[str], native: bool = True) -> Iterator[dict[str, Path]]:
     """Each revision checked out in a detached ``git worktree`` under ``work`` (removed on exit):
-    rev -> tree."""
+    rev -> tree. With ``native``, a revision that has the compiled engine (``vigil.detect.native``)
+    gets it built in its tree (about a minute each), so that it runs as it ships."""
     trees: dict[str, Path] = {}
     try:
         for i, rev in enumerate(revs):
             trees[rev] = work / f"tree-{i}"
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(trees[rev]), rev],
                            check=True, capture_output=True)
+            if native and (trees[rev] / "vigil" / "detect" / "native.py").exists():
+                subprocess.run([sys.executable, "-c", _BUILD_NATIVE, str(REPO / "bench"), str(trees[rev])],
+                               check=True, capture_output=True, env=_own_build_env())
         yield trees
     finally:
         for tree in trees.values():
