@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -17,7 +18,7 @@ import yaml
 from vigil.detect.rules import RuleError
 from vigil.yamldata import load_data_yaml
 
-KNOWN_EXAMPLES_FILE = Path(__file__).with_name("known_examples.yaml")
+KNOWN_EXAMPLES_FILE = Path(str(resources.files("vigil.detect") / "known_examples.yaml"))  # not next to a compiled file
 REASON = "known_example"
 
 _NON_DIGIT = re.compile(r"[^0-9]")

@@ -37,8 +37,10 @@ from typing import Any, Sequence
 
 log = logging.getLogger(__name__)
 
-COMPILED = ("engine", "backends", "structure", "validators", "masking", "html_tables", "sql_tables")
-"""Modules of ``vigil.detect`` that are compiled: those a scan spends its Python time in."""
+COMPILED = ("engine", "backends", "structure", "validators", "masking", "html_tables", "sql_tables",
+            "rules", "known", "language")
+"""Modules of ``vigil.detect`` that are compiled: those a scan spends its Python time in. Not
+``tlds`` or ``catalog``: ``python -m`` cannot run a compiled module."""
 
 GROUP = "vigil_native"
 """mypyc's name for the shared library that holds the compiled code (``vigil_native__mypyc``)."""

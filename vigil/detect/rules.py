@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -29,7 +30,7 @@ try:  # Python 3.11+
 except ImportError:  # pragma: no cover - older interpreters
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
-RULES_DIR = Path(__file__).with_name("rules")
+RULES_DIR = Path(str(resources.files("vigil.detect") / "rules"))  # compiled, this file lies elsewhere
 CATEGORIES = ("credential", "pii", "financial", "health", "custom")
 POSSIBLE = 2
 """Rank of the POSSIBLE likelihood, the default reporting floor."""
@@ -391,6 +392,12 @@ class Rule:
         return rule
 
     def _compile(self) -> None:
+        # The derived fields' defaults, set here too: compiled (vigil.detect.native), a dataclass
+        # leaves an init=False field unset.
+        self.hotword_width = self.anti_context_width = 0
+        self.hotword_set = self.anti_context_set = None
+        self.not_before_regex = self.not_after_regex = self.trim_on_invalid_regex = self.lead_regex = None
+        self.lead_width = None
         rid = self.id
         if self.category not in CATEGORIES:
             raise RuleError(f"rule {rid}: category must be one of {CATEGORIES}")
