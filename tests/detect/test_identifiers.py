@@ -208,3 +208,37 @@ def test_payment_card_validator_uses_the_table():
     number += str(luhn.calc_check_digit(number))
     assert card_brand(number) == "maestro" and payment_card(number) is not False
     assert payment_card("9999" + "0" * 11 + str(luhn.calc_check_digit("9999" + "0" * 11))) is False
+
+
+def test_unescape_reads_every_escape_as_the_one_regex_does() -> None:
+    """The plain-replacement path (single backslashes) gives what the regex gives."""
+    import itertools
+    import re
+
+    from vigil.detect.validators import unescape
+
+    def reference(value: str) -> str:
+        return re.sub(r"\\+([nrt/])", lambda m: {"n": "\n", "r": "\r", "t": "\t"}.get(m.group(1), m.group(1)), value)
+
+    pieces = ["\\", "\\\\", "n", "r", "t", "/", "a", "\n", "-----"]
+    for length in range(1, 5):
+        for parts in itertools.product(pieces, repeat=length):
+            value = "".join(parts)
+            assert unescape(value) == reference(value), value
+
+
+def test_a_private_key_body_needs_varied_bytes_anywhere() -> None:
+    """Seventeen byte values that appear only after the first 64 bytes still count."""
+    import base64
+
+    from vigil.detect.validators import pem_private_key
+
+    def armour(raw: bytes) -> str:
+        body = base64.b64encode(raw).decode()
+        return "-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----"
+
+    assert not pem_private_key(armour(bytes(200)))
+    assert pem_private_key(armour(bytes(64) + bytes(range(17)) * 4))
+    assert not pem_private_key(armour(bytes(64) + bytes(range(16)) * 4))
+    assert pem_private_key(armour(bytes(range(256))).replace("\n", "\\n"))
+    assert pem_private_key(armour(bytes(range(256))).replace("\n", "\\\\n"))
