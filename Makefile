@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 # the build (and the use) of the compiled modules.
 NATIVE := build/native/manifest.json
 $(NATIVE): $(STAMP) $(wildcard vigil/detect/*.py)
-	$(VENV)/bin/vigil native build
+	VIGIL_NATIVE=0 $(VENV)/bin/vigil native build
 
 ifeq ($(VIGIL_NATIVE),0)
 install: $(STAMP)
