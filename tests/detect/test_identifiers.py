@@ -242,3 +242,32 @@ def test_a_private_key_body_needs_varied_bytes_anywhere() -> None:
     assert not pem_private_key(armour(bytes(64) + bytes(range(16)) * 4))
     assert pem_private_key(armour(bytes(range(256))).replace("\n", "\\n"))
     assert pem_private_key(armour(bytes(range(256))).replace("\n", "\\\\n"))
+
+
+def test_a_long_value_holds_a_placeholder_part_as_substring_search_says() -> None:
+    """The one-pass literal search of long values agrees with a substring search for every part,
+    at the start, the end and inside a key body, and in values with non-ASCII text."""
+    import random
+
+    from vigil.detect.validators import _PLACEHOLDER_PARTS, _holds_placeholder_part
+
+    rng = random.Random(7)
+    body = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(1600))
+    values = [body, body + "é…ü", "ü" * 90]
+    for part in _PLACEHOLDER_PARTS:
+        values += [part + body, body + part, body[:800] + part + body[800:], "ü" * 50 + part + "ü" * 50]
+    for value in values:
+        assert _holds_placeholder_part(value) == any(part in value for part in _PLACEHOLDER_PARTS), value[:40]
+
+
+def test_long_values_are_checked_from_many_threads_at_once() -> None:
+    """Each thread has its own Hyperscan scratch space: concurrent checks give the same answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vigil.detect.validators import _holds_placeholder_part
+
+    values = [("k" * 40 + str(i)) * 20 + ("example" if i % 3 == 0 else "") for i in range(300)]
+    expected = [v.endswith("example") for v in values]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            assert list(pool.map(_holds_placeholder_part, values)) == expected

@@ -16,12 +16,13 @@ import datetime as _dt
 import ipaddress
 import json
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import phonenumbers
 from stdnum import bic, iban, luhn
@@ -39,6 +40,12 @@ from stdnum.us import ein, itin, rtn, ssn
 
 from vigil.detect.tlds import top_level_domains
 from vigil.yamldata import load_data_yaml
+
+_hs: Any
+try:
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover - exercised on machines without the wheel
+    _hs = None
 
 # A national phone number is read in up to ~25 regions, and libphonenumber compiles each region's
 # metadata patterns with re.compile: together they overflow re's own cache (512 patterns), after
@@ -748,6 +755,34 @@ _FORMAT_FIELD = re.compile(r"\{[A-Za-z_0-9][\w.\[\]]*(?:![rsa])?\}$")
 """A ``str.format`` or f-string field: a name, index or attribute chain in braces."""
 
 
+_PARTS_SCRATCH = threading.local()  # Hyperscan scratch space, one per thread
+
+
+@lru_cache(maxsize=None)
+def _parts_database() -> Any:
+    """``_PLACEHOLDER_PARTS`` as one Hyperscan literal set (None without the hyperscan wheel)."""
+    if _hs is None:  # pragma: no cover - machines without the wheel
+        return None
+    db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+    db.compile(expressions=[re.escape(part).encode("utf-8") for part in _PLACEHOLDER_PARTS],
+               ids=list(range(len(_PLACEHOLDER_PARTS))), flags=[_hs.HS_FLAG_SINGLEMATCH] * len(_PLACEHOLDER_PARTS))
+    return db
+
+
+def _holds_placeholder_part(low: str) -> bool:
+    """Whether ``low`` contains one of ``_PLACEHOLDER_PARTS``: one Hyperscan pass (24 substring
+    searches cost 8 us on a 1.6 kB key, the pass under 1 us), else the substring searches."""
+    db = _parts_database()
+    if db is None:  # pragma: no cover - machines without the wheel
+        return any(part in low for part in _PLACEHOLDER_PARTS)
+    scratch = getattr(_PARTS_SCRATCH, "scratch", None)
+    if scratch is None:
+        scratch = _PARTS_SCRATCH.scratch = _hs.Scratch(db)
+    hits: list[int] = []
+    db.scan(low.encode("utf-8", "replace"), lambda *_: hits.append(1), scratch=scratch)
+    return bool(hits)
+
+
 def is_placeholder(value: str) -> bool:
     """Whether ``value`` looks like a template, redaction or documentation example: ``EXAMPLE``,
     ``xxxx``, ``***``, ``<your-key>``, ``${VAR}``, ``{{ secret }}``, ``%(name)s``, ``changeme``,
@@ -756,9 +791,8 @@ def is_placeholder(value: str) -> bool:
     low = value.lower()
     if low in _PLACEHOLDER_VALUES:
         return True
-    # The alternation is quicker on short values, the substring tests on long ones (PEM bodies).
-    if (_PLACEHOLDER_PART.search(low) is not None if len(low) <= 80
-            else any(part in low for part in _PLACEHOLDER_PARTS)):
+    # The alternation is quicker on short values, one literal pass on long ones (PEM bodies).
+    if _PLACEHOLDER_PART.search(low) is not None if len(low) <= 80 else _holds_placeholder_part(low):
         return True
     if value[:1] == "$" and value[1:2] in _ENV_START:
         return True
