@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from vigil.detect import native
-from vigil.detect.native import COMPILED, GROUP, interpreter, source_hashes, stale_reason
+from vigil.detect.native import COMPILED, compiled_files, interpreter, source_hashes, stale_reason
 
 REPO = Path(__file__).resolve().parents[2]
 SCAN_CORPUS = r"""
@@ -35,8 +35,7 @@ def _run(code: str, *args: str, stdin: str = "", **env: str) -> subprocess.Compl
 
 
 def _manifest(**changes: object) -> dict:
-    manifest = {**interpreter(), "sources": source_hashes(),
-                "files": {**{f"vigil.detect.{m}": f"vigil/detect/{m}.so" for m in COMPILED}, f"{GROUP}__mypyc": "x.so"}}
+    manifest = {**interpreter(), "sources": source_hashes(), "files": compiled_files(".so")}
     manifest.update(changes)
     return manifest
 

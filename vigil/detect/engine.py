@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeAlias
 
 from vigil.detect.backends import PAD, Backend, HyperscanBackend, PythonBackend, hyperscan_available
 from vigil.detect.known import REASON as KNOWN_EXAMPLE, load_known_examples
@@ -100,6 +100,10 @@ class _Candidate:
         return self.masked
 
 
+VerdictKey: TypeAlias = tuple[str, str] | tuple[str, str, tuple[str, ...]]
+"""A cached verdict's key: (validator, value), and the phone regions for a regional validator."""
+
+
 class Engine:
     """A compiled rule set. Thread-compatible (one scan at a time per instance)."""
 
@@ -124,7 +128,7 @@ class Engine:
         # Rules reported only with a context word: a word that labels another value is no
         # context for them (``_word_near``).
         self._keyed_ids = frozenset(r.id for r in rules if r.context_required)
-        self._verdicts: dict[tuple[str, str] | tuple[str, str, tuple[str, ...]], bool | int] = {}  # validator results by value
+        self._verdicts: dict[VerdictKey, bool | int] = {}  # validator results by value
         self._known = load_known_examples()
         self._known_types = self._known.infotypes
         self._document = ""
@@ -378,7 +382,7 @@ class Engine:
         document's language consulted (once per scan) for more regions."""
         verdicts = self._verdicts
         if name not in REGIONAL_VALIDATORS:
-            key: tuple[str, str] | tuple[str, str, tuple[str, ...]] = (name, value)
+            key: VerdictKey = (name, value)
             verdict = verdicts.get(key)
             if verdict is None:
                 if len(verdicts) >= _VERDICT_CACHE_SIZE:

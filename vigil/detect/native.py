@@ -71,6 +71,14 @@ def interpreter() -> dict[str, str]:
             "ext_suffix": str(sysconfig.get_config_var("EXT_SUFFIX"))}
 
 
+def compiled_files(suffix: str) -> dict[str, str]:
+    """The compiled modules and their shared library: module name -> file under the build
+    directory, for extension suffix ``suffix``."""
+    files = {f"vigil.detect.{m}": f"vigil/detect/{m}{suffix}" for m in COMPILED}
+    files[f"{GROUP}__mypyc"] = f"{GROUP}__mypyc{suffix}"
+    return files
+
+
 def stale_reason(manifest: dict[str, Any], sources: dict[str, str], running: dict[str, str]) -> str | None:
     """Why the build described by ``manifest`` must not be loaded (None: it may)."""
     for key, value in running.items():
@@ -83,7 +91,7 @@ def stale_reason(manifest: dict[str, Any], sources: dict[str, str], running: dic
     if changed:
         return "sources changed since the build: " + ", ".join(changed[:5]) + (" …" if len(changed) > 5 else "")
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != {f"vigil.detect.{m}" for m in COMPILED} | {f"{GROUP}__mypyc"}:
+    if not isinstance(files, dict) or set(files) != set(compiled_files("")):
         return "the manifest does not list the compiled modules"
     return None
 
@@ -165,36 +173,34 @@ def build(directory: Path | None = None) -> Path:
     paths = [f"vigil/detect/{m}.py" for m in COMPILED]
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".native-", dir=directory.parent))
-    cwd = os.getcwd()
     try:
-        os.chdir(root)  # mypyc names modules by their path from here
-        extensions = mypycify(paths + ["--ignore-missing-imports"], opt_level="3", group_name=GROUP,
-                              target_dir=str(staging / "c"))
-        dist = Distribution({"name": "vigil-native", "ext_modules": extensions})
-        command = dist.get_command_obj("build_ext")
-        command.build_lib = str(staging / "lib")  # type: ignore[attr-defined]
-        command.build_temp = str(staging / "obj")  # type: ignore[attr-defined]
-        dist.run_command("build_ext")
+        cwd = os.getcwd()
+        try:
+            os.chdir(root)  # mypyc names modules by their path from here
+            extensions = mypycify(paths + ["--ignore-missing-imports"], opt_level="3", group_name=GROUP,
+                                  target_dir=str(staging / "c"))
+            dist = Distribution({"name": "vigil-native", "ext_modules": extensions})
+            command = dist.get_command_obj("build_ext")
+            command.build_lib = str(staging / "lib")  # type: ignore[attr-defined]
+            command.build_temp = str(staging / "obj")  # type: ignore[attr-defined]
+            dist.run_command("build_ext")
+        finally:
+            os.chdir(cwd)
+        if source_hashes() != sources:
+            raise RuntimeError("vigil/detect changed during the build; build again")
+        files = compiled_files(interpreter()["ext_suffix"])
+        out = staging / "out"
+        for rel in files.values():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(staging / "lib" / rel, out / rel)
+        manifest = {**interpreter(), "mypy": mypy.version.__version__, "files": files, "sources": sources}
+        (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        old = directory.with_name(directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if directory.exists():
+            directory.rename(old)
+        out.rename(directory)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
-        os.chdir(cwd)
-    if source_hashes() != sources:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise RuntimeError("vigil/detect changed during the build; build again")
-    suffix = interpreter()["ext_suffix"]
-    lib = staging / "lib"
-    files = {f"vigil.detect.{m}": f"vigil/detect/{m}{suffix}" for m in COMPILED}
-    files[f"{GROUP}__mypyc"] = f"{GROUP}__mypyc{suffix}"
-    out = staging / "out"
-    for rel in files.values():
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(lib / rel, out / rel)
-    manifest = {**interpreter(), "mypy": mypy.version.__version__, "files": files, "sources": sources}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    old = directory.with_name(directory.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if directory.exists():
-        directory.rename(old)
-    out.rename(directory)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)  # also after a failed build
     return directory / MANIFEST
