@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from vigil.detect.structure import _SQL_COLUMN_DEF, MAX_ROW_CHARS, Structure, _delimiter
+from vigil.detect.structure import _SQL_COLUMN_DEF, MAX_ROW_CHARS, Structure, _delimiter, split_camel
 from vigil.detect.validators import has_long_run, is_placeholder
 
 _RUN_REGEX = re.compile(r"(\S)\1{19}")
@@ -266,6 +266,83 @@ def test_joined_escape_windows_report_what_each_window_scanned_alone_reports(hs_
     assert compared > 120  # texts with several windows and words in them
 
 
+def test_no_context_word_in_the_main_database_starts_with_a_character_class(hs_engine) -> None:
+    """A one-character class before a word (``[a-z]SSN``) made the whole main pass 12-15% slower;
+    such spellings are in the database without it, and their events are checked for it."""
+    from vigil.detect.backends import FAMILY_BASE, HOTWORD_BASE, LOWER_BEFORE_BASE
+
+    backend = hs_engine.backend
+    expressions, ids, _ = backend._expressions()
+    words = [e for e, i in zip(expressions, ids) if HOTWORD_BASE <= i < FAMILY_BASE or i >= LOWER_BEFORE_BASE]
+    assert len(words) > 500
+    assert not [e for e in words if e.startswith(b"[")]
+    assert len(backend.lower_before) > 100  # ``customerSSN``, ``userPassword``: checked after the scan
+
+
+def _word_spellings(rng: random.Random, words: list[str]) -> str:
+    """Text of context words in every case, glued to letters of either case, digits and
+    punctuation on both sides, in plural and run together."""
+    glue = ["", "", " ", "x", "X", "q", "Q", "user", "USER", "User", "7", "_", "-", ":", "\\n", ".", "Id", "ID", "s"]
+    out = []
+    for _ in range(rng.randint(1, 30)):
+        word = rng.choice(words)
+        shape = rng.randrange(5)
+        if shape == 0:
+            word = word.upper()
+        elif shape == 1:
+            word = word.title().replace(" ", "")
+        elif shape == 2:
+            word = word[:1] + word.title().replace(" ", "")[1:]
+        elif shape == 3:
+            word = word.replace(" ", rng.choice(["", "_", " "]))
+        out.append(rng.choice(glue) + word + rng.choice(["", "s", "es", "S", "ES"]) * (rng.random() < 0.2)
+                   + rng.choice(glue))
+    return "".join(out)
+
+
+def test_word_events_checked_for_a_lower_case_letter_before_equal_the_exact_expressions(hs_engine) -> None:
+    """The main database reports the spellings that need a lower-case letter before them
+    (``customerSSN``) without that letter, and ``_lower_before_events`` checks it: the word
+    events then equal those of a database holding every spelling whole, on random texts of
+    context words glued to letters of either case, digits and punctuation."""
+    import hyperscan
+
+    from vigil.detect.backends import (FAMILY_BASE, HOTWORD_BASE, LOWER_BEFORE_BASE, UNICODE_BOUNDARY,
+                                       _hs_word_forms)
+
+    backend = hs_engine.backend
+    plan = backend.plan
+    exact, exact_ids, exact_flags = [], [], []
+    for w, forms in enumerate(plan.forms):
+        for left, core, right, caseless in _hs_word_forms(forms):
+            if left != UNICODE_BOUNDARY:
+                exact.append(f"{left}{core}{right}".encode())
+                exact_ids.append(HOTWORD_BASE + w)
+                exact_flags.append(hyperscan.HS_FLAG_CASELESS if caseless else 0)
+    reference = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    reference.compile(expressions=exact, ids=exact_ids, flags=exact_flags)
+    # each word as text (``accessKey(?:e?s)?``: "access key"), from its camelCase spelling
+    words = sorted({split_camel(forms[1].core.replace("(?:e?s)?", "")).lower()
+                    for forms in plan.forms if len(forms) > 1})
+    assert len(words) > 150 and all(re.fullmatch(r"[a-z ]+", w) for w in words)
+    rng = random.Random(31)
+    texts = ["customerSSN=1 XSSN ASsn 1Ssn userPasswords mrnMRN patientMRNs DOBs aDOB", "aSSN", "SSN"]
+    texts += [_word_spellings(rng, words) for _ in range(1500)]
+    checked = 0
+    for text in texts:
+        data = text.encode() + b"\n"
+        got: list[int] = []
+        backend.db.scan(data, lambda i, _f, to, _fl, _c: got.append(i << 32 | to))
+        got.sort()
+        if got and got[-1] >= LOWER_BEFORE_BASE << 32:
+            checked += 1
+            backend._lower_before_events(data, got)
+        want: list[int] = []
+        reference.scan(data, lambda i, _f, to, _fl, _c: want.append(i << 32 | to))
+        assert sorted({e for e in got if HOTWORD_BASE << 32 <= e < FAMILY_BASE << 32}) == sorted(set(want)), text
+    assert checked > 1000
+
+
 def test_the_context_digit_run_regex_masks_what_a_plain_repeat_masks() -> None:
     """``engine._DIGIT_RUN`` is written ``\\d\\d{5,}`` so that ``re`` can skip to digits; it masks
     exactly the runs ``\\d{6,}`` masks (Unicode digits included)."""
@@ -319,7 +396,7 @@ def test_families_of_one_are_their_rules(monkeypatch, tmp_path, py_engine) -> No
     engine = Engine.load(bytes(range(32)), backend="hyperscan", cache_dir=tmp_path)
     assert all(len(family) == 1 for family in engine.backend.families)
     _, ids, _ = engine.backend._expressions()
-    assert not any(i >= backends.FAMILY_BASE for i in ids)
+    assert not any(backends.FAMILY_BASE <= i < backends.LOWER_BEFORE_BASE for i in ids)
     rng = random.Random(7)
     examples = [text for rule in engine.rules for text in rule.examples["positive"]]
     text = "\n".join(rng.sample(examples, 60))
