@@ -125,15 +125,9 @@ class VigilTool(Tool):
 
 
 def _load_engine(detect, backend: str):
-    import inspect
-
+    # Called, not introspected: the compiled engine's ``Engine.load`` has no signature to read.
     key = b"vigil-bench-fingerprint-key-0001"
-    params = inspect.signature(detect.Engine.load).parameters
-    if "backend" not in params:
-        raise RuntimeError("vigil.detect.Engine.load() takes no backend= argument; cannot choose "
-                           f"the {backend} backend")
-    kwargs = {"min_likelihood": "VERY_UNLIKELY"} if "min_likelihood" in params else {}
-    return detect.Engine.load(fingerprint_key=key, backend=backend, **kwargs)
+    return detect.Engine.load(fingerprint_key=key, backend=backend, min_likelihood="VERY_UNLIKELY")
 
 
 def _engine_infotypes(engine) -> set[str] | None:
@@ -717,6 +711,8 @@ def main(argv: list[str] | None = None) -> int:
 
     missing: dict[str, str] = {}
     tools = _make_tools([t.strip() for t in args.tools.split(",") if t.strip()], missing)
+    if not tools:
+        parser.error("no tool could be loaded: " + "; ".join(f"{k}: {v}" for k, v in missing.items()))
 
     universes = {"quality": frozenset(PLANTED),
                  "eval": frozenset(l.infotype for d in eval_set for l in d.labels),

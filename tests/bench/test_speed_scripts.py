@@ -92,3 +92,22 @@ def test_instruction_layers_run_each_part_of_the_pass_on_the_same_documents(tmp_
     assert 0 < found["find"] <= found["find+structure"]  # regions add matches, never remove them
     assert found["candidates"] == found["candidates (warm)"] > 0  # a warm cache changes no verdict
     assert 0 < found["scan"] <= found["candidates"]  # overlaps resolved, none added
+
+
+def test_the_detection_bench_loads_the_engine_as_installed() -> None:
+    """``bench/detect.py`` loads vigil as ``make install`` leaves it (the compiled engine, whose
+    ``Engine.load`` has no signature to introspect: that once made every vigil column of the
+    bench "not available") and scores what it finds."""
+    sys.path.insert(0, str(BENCH))
+    from detect import VigilTool
+
+    tool = VigilTool("hyperscan")
+    assert len(tool.engine.rules) > 150 and "EMAIL_ADDRESS" in tool.covers
+    doc = type("Doc", (), {"text": "write to dana.ruiz@northwind-legal.io today"})()
+    assert [(hit.start, hit.end) for hit in tool.scan(doc)] == [(9, 37)]
+
+
+def test_the_detection_bench_stops_when_no_tool_loads() -> None:
+    out = subprocess.run([sys.executable, "detect.py", "--quick", "--tools", "no-such-tool"], cwd=BENCH,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 2 and "no tool could be loaded: no-such-tool" in out.stderr
