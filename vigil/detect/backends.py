@@ -506,8 +506,7 @@ class HyperscanBackend:
                     shortest, longest = _sre_parse.parse(whole.decode()).getwidth()
                     expressions.append(f"{core}{right}".encode())
                     ids.append(LOWER_BEFORE_BASE + len(lower_before))
-                    lower_before.append((w, re.compile(whole, re.I if caseless else 0),
-                                              int(shortest), int(longest)))
+                    lower_before.append((w, re.compile(whole, re.I if caseless else 0), int(shortest), int(longest)))
                     continue
                 expressions.append(f"{left}{core}{right}".encode())
                 ids.append(HOTWORD_BASE + w)
