@@ -97,6 +97,32 @@ def test_a_stale_build_runs_the_python_source(tmp_path: Path) -> None:
     assert "compiled detection modules not used" in run.stderr and "structure.py" in run.stderr
 
 
+def test_an_installed_package_builds_next_to_other_top_level_modules(tmp_path: Path) -> None:
+    """``vigil native build`` after a pip install: ``vigil`` sits in site-packages among other
+    top-level modules, which mypy must not take for the project's own (run there, it stopped at
+    ``typing_extensions.py``: "shadows library module"). The build then loads."""
+    import typing_extensions
+
+    site = tmp_path / "site-packages"
+    shutil.copytree(REPO / "vigil", site / "vigil", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    shutil.copy(typing_extensions.__file__, site / "typing_extensions.py")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop(native.ENV_DIR, None)
+    code = ("import sys, vigil; assert vigil.__file__.startswith(sys.argv[1]), vigil.__file__; "
+            "from vigil.detect.native import build; print(build())")
+    run = subprocess.run([sys.executable, "-c", code, str(site)], capture_output=True, text=True, cwd=tmp_path,
+                         env={**env, "VIGIL_NATIVE": "0"}, timeout=900, check=False)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert run.stdout.strip() == str(site / "build" / "native" / "manifest.json")
+    code = "import json; from vigil.detect import Engine, native; print(json.dumps(native.status()))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                         timeout=600, check=False)
+    assert run.returncode == 0, run.stderr
+    status = json.loads(run.stdout)
+    assert status["active"], status
+    assert all(path.startswith(str(site / "build" / "native")) for path in status["modules"].values())
+
+
 def _corpus() -> list[str]:
     """Rule examples, the bench's chat and code documents and bench/eval's labelled documents:
     every rule, tables, lists, escapes and non-ASCII text."""

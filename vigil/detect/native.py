@@ -158,6 +158,12 @@ def status() -> dict[str, Any]:
     return {**_state, "modules": loaded}
 
 
+def _not_python(directory: str, names: list[str]) -> list[str]:
+    """``shutil.copytree``'s ignore: everything but Python sources and the folders holding them."""
+    return [n for n in names
+            if n == "__pycache__" or not (n.endswith(".py") or os.path.isdir(os.path.join(directory, n)))]
+
+
 def build(directory: Path | None = None) -> Path:
     """Compile ``COMPILED`` with mypyc (needs mypy, setuptools and a C compiler) into
     ``directory`` (default ``native_dir()``), replacing an earlier build only once this one
@@ -168,12 +174,16 @@ def build(directory: Path | None = None) -> Path:
     import mypy.version
 
     directory = directory or native_dir()
-    root = PACKAGE_DIR.parents[1]
     sources = source_hashes()
     paths = [f"vigil/detect/{m}.py" for m in COMPILED]
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".native-", dir=directory.parent))
     try:
+        # mypy reads the package from a copy of its Python files: run in the directory that
+        # holds ``vigil`` (site-packages after a pip install), it would take every module there
+        # for the project's own (``typing_extensions.py`` "shadows library module").
+        root = staging / "src"
+        shutil.copytree(PACKAGE_DIR.parent, root / "vigil", ignore=_not_python)
         cwd = os.getcwd()
         try:
             os.chdir(root)  # mypyc names modules by their path from here
