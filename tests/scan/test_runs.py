@@ -113,3 +113,23 @@ def test_cursors_of_one_org_are_refused_for_another(tmp_path):
     with pytest.raises(CheckpointError, match=f"belongs to organization {org}, not {OTHER_ORG}"):
         lake.checkpoints("forward", org_id=OTHER_ORG).load()
     assert lake.checkpoints("forward", org_id=org).load()["chats"] == {"after_id": "c1"}
+
+
+def test_a_run_says_whether_the_detection_engine_runs_compiled(monkeypatch, caplog):
+    """The scan's log names the engine it runs: compiled, the Python source by choice
+    (``VIGIL_NATIVE=0``), or the Python source for want of a current build (a warning)."""
+    from vigil.detect import native
+    from vigil.scan.setup import log_engine_build
+
+    missing = "no build in /srv/site-packages/build/native"
+    cases = [({"active": True, "reason": "compiled", "directory": "/opt/build/native"},
+              "INFO", "detection engine: compiled (/opt/build/native)"),
+             ({"active": False, "reason": "VIGIL_NATIVE=0"}, "INFO", "detection engine: Python source (VIGIL_NATIVE=0)"),
+             ({"active": False, "reason": missing}, "WARNING",
+              f"detection engine: Python source, not compiled ({missing}); `vigil native build` compiles it")]
+    for state, level, message in cases:
+        monkeypatch.setattr(native, "_state", state)
+        caplog.clear()
+        with caplog.at_level("INFO", logger="vigil.scan.setup"):
+            log_engine_build()
+        assert [(r.levelname, r.getMessage()) for r in caplog.records] == [(level, message)]

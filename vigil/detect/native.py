@@ -136,7 +136,7 @@ def install() -> bool:
     if reason is not None:
         _state["reason"] = reason
         log.warning("compiled detection modules not used (the Python source runs): %s; "
-                    "`make install` rebuilds them", reason)
+                    "`make install` or `vigil native build` rebuilds them", reason)
         return False
     files = {name: str(directory / rel) for name, rel in manifest["files"].items()}
     missing = [f for f in files.values() if not Path(f).is_file()]
