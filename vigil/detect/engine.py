@@ -179,7 +179,7 @@ class Engine:
     def __reduce__(self):  # noqa: ANN204 - pickling for worker processes
         """Workers rebuild the engine with ``Engine.load`` (the compiled database comes from the
         cache), so an engine can be passed to ``multiprocessing`` pools."""
-        args = getattr(self, "_load_args", None)
+        args = self._load_args
         if args is None:
             raise TypeError("only engines built with Engine.load can be pickled")
         return (_reload, args)

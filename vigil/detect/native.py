@@ -174,7 +174,6 @@ def build(directory: Path | None = None) -> Path:
     import mypy.version
 
     directory = directory or native_dir()
-    sources = source_hashes()
     paths = [f"vigil/detect/{m}.py" for m in COMPILED]
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".native-", dir=directory.parent))
@@ -184,6 +183,7 @@ def build(directory: Path | None = None) -> Path:
         # for the project's own (``typing_extensions.py`` "shadows library module").
         root = staging / "src"
         shutil.copytree(PACKAGE_DIR.parent, root / "vigil", ignore=_not_python)
+        sources = source_hashes(root / "vigil" / "detect")  # what is compiled
         cwd = os.getcwd()
         try:
             os.chdir(root)  # mypyc names modules by their path from here

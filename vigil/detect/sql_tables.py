@@ -35,11 +35,6 @@ _CREATE = re.compile(
 _TOKEN = re.compile(r"""[^'"`()\[\],;]+|'(?:[^'\\]|''|\\.)*'|"(?:[^"\\]|""|\\.)*"|`[^`]*`|.""", re.S)
 _GAP = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.S)
 
-
-def _after_gap(text: str, pos: int) -> int:
-    """The first offset at or after ``pos`` that is no blank or comment (``_GAP`` always matches)."""
-    m = _GAP.match(text, pos)
-    return m.end() if m is not None else pos
 _STRING_ITEM = re.compile(r"[A-Za-z_0-9]{0,8}'(.*)'", re.S)
 _QUOTED_NAME = re.compile(r'^[`"\[](.*)[`"\]]$', re.S)
 _CONSTRAINTS = frozenset({"constraint", "primary", "unique", "foreign", "key", "index", "check",
@@ -47,6 +42,12 @@ _CONSTRAINTS = frozenset({"constraint", "primary", "unique", "foreign", "key", "
 _LOOKBACK = 16_400
 """How far before ``VALUES`` an ``INSERT … INTO name (columns)`` head may start."""
 _KEYWORDS = (("values", "VALUES", "Values"), ("stdin", "STDIN"), ("create", "CREATE", "Create"))
+
+
+def _after_gap(text: str, pos: int) -> int:
+    """The first offset at or after ``pos`` that is no blank or comment (``_GAP`` always matches)."""
+    m = _GAP.match(text, pos)
+    return m.end() if m is not None else pos
 
 
 @dataclass(slots=True)

@@ -571,6 +571,7 @@ _PEM_HEADERS = re.compile(r"^[A-Za-z-]+: .*$", re.M)
 
 
 _STRING_ESCAPE = re.compile(r"\\+([nrt/])")
+_UNESCAPED = {"n": "\n", "r": "\r", "t": "\t"}
 
 
 def unescape(value: str) -> str:
@@ -581,9 +582,6 @@ def unescape(value: str) -> str:
     if "\\\\" not in value:  # single backslashes only: plain replacements, no call per escape
         return value.replace("\\n", "\n").replace("\\r", "\r").replace("\\t", "\t").replace("\\/", "/")
     return _STRING_ESCAPE.sub(lambda m: _UNESCAPED.get(m.group(1), m.group(1)), value)
-
-
-_UNESCAPED = {"n": "\n", "r": "\r", "t": "\t"}
 
 
 @validator("pem_private_key")
